@@ -1,0 +1,265 @@
+package qemuargs
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/qscope/qscope/vm"
+)
+
+// defaults tracks which default devices QEMU will add, as the default_* flags of QEMU's
+// system/vl.c do: each starts set, -nodefaults clears all, and options that configure a
+// device of the same kind clear one.
+type defaults struct {
+	serial, parallel, monitor, net, vga, floppy, cdrom bool
+
+	nographic bool
+	// displaySet is true when -display, -nographic, -sdl or -curses was given.
+	displaySet bool
+	// remoteDisplay is true when -vnc or -spice was given; QEMU then opens no local
+	// display.
+	remoteDisplay bool
+	vgaModel      string
+	vgaRecord     *record
+}
+
+func newDefaults() *defaults {
+	return &defaults{serial: true, parallel: true, monitor: true, net: true, vga: true,
+		floppy: true, cdrom: true}
+}
+
+func (d *defaults) disableAll() {
+	d.serial, d.parallel, d.monitor, d.net, d.vga = false, false, false, false, false
+	d.floppy, d.cdrom = false, false
+}
+
+// clearFor clears the default that a -device or -global of driver replaces. QEMU compares
+// the driver name as written, so an alias clears nothing.
+func (d *defaults) clearFor(driver string) {
+	switch defaultDrivers[driver] {
+	case "serial":
+		d.serial = false
+	case "parallel":
+		d.parallel = false
+	case "floppy":
+		d.floppy = false
+	case "cdrom":
+		d.cdrom = false
+	case "vga":
+		d.vga = false
+	}
+}
+
+// firstAccel returns the accelerator QEMU tries first, without the -accel suffix.
+func (p *parser) firstAccel() string {
+	for _, c := range p.cfg.Components {
+		if c.Kind == vm.KindAccel {
+			return strings.TrimSuffix(c.Name, "-accel")
+		}
+	}
+	return ""
+}
+
+// kvmIrqchip returns how KVM emulates the interrupt controllers: "on" when KVM runs them
+// in the kernel, "split" when only the local APIC is in the kernel, and "" when QEMU
+// emulates them (TCG, or kernel-irqchip=off). pc-q35-4.0 defaulted to split.
+func (p *parser) kvmIrqchip() string {
+	if p.firstAccel() != "kvm" {
+		return ""
+	}
+	v, ok := p.machine.prop("kernel-irqchip")
+	if !ok {
+		v, ok = p.machine.prop("kernel_irqchip")
+	}
+	switch {
+	case ok && v == "off":
+		return ""
+	case ok && v == "split":
+		return "split"
+	case !ok && p.machine.family != nil && p.machine.family.name == "q35" &&
+		!p.machine.latest && p.machine.version == (Version{4, 0}):
+		return "split"
+	}
+	return "on"
+}
+
+// finish adds what QEMU adds after reading the command line: the default accelerator, the
+// machine's default devices and backends, USB controllers and board devices.
+func (p *parser) finish() {
+	p.resolveChardevRefs()
+	p.defaultAccels()
+	f := p.machine.family
+	if f == nil {
+		p.markMonitorTransports()
+		return
+	}
+	d := p.def
+	d.serial = d.serial && !f.noSerial
+	d.parallel = d.parallel && !f.noParallel
+	d.floppy = d.floppy && !f.noFloppy
+	d.cdrom = d.cdrom && !f.noCdrom
+
+	p.defaultPorts()
+	if d.net {
+		p.defaultNIC(f)
+	}
+	p.addVGA(f)
+	p.defaultDrives(f)
+	p.addUSB(f)
+	p.defaultDisplay()
+	p.markMonitorTransports()
+
+	for _, b := range f.board(p) {
+		props := map[string]string{}
+		if b.count > 1 {
+			props["count"] = fmt.Sprint(b.count)
+		}
+		p.cfg.Add(vm.Component{Kind: vm.KindDevice, Name: b.typ, Props: props, Board: true,
+			Parent:    p.machine.name,
+			ImpliedBy: fmt.Sprintf("machine %s board device: %s", p.machine.name, b.why)})
+	}
+}
+
+// defaultPorts adds the default serial port, parallel port and monitor with their
+// chardevs. With -nographic, serial and monitor go to stdio (multiplexed when both are
+// defaults) and the parallel port to null. Otherwise each gets a virtual console. QEMU
+// creates the chardev even when the board has no port to connect it to.
+func (p *parser) defaultPorts() {
+	d := p.def
+	implied := "machine " + p.machine.name + " default "
+	port := func(kind, backend string, props map[string]string, what string) int {
+		ci := p.add(vm.KindChardev, backend, props, nil, implied+what)
+		p.chardevData[ci] = true
+		p.portDevice(kind, implied+kind+" port")
+		return ci
+	}
+	if d.nographic {
+		if d.parallel {
+			port("parallel", "null", nil, "parallel port (-nographic)")
+		}
+		switch {
+		case d.serial && d.monitor:
+			ci := port("serial", "stdio", map[string]string{"mux": "on"},
+				"serial port and monitor on stdio (-nographic)")
+			p.addMonitorImplied(ci, implied+"monitor on stdio (-nographic)")
+		case d.serial:
+			port("serial", "stdio", nil, "serial port on stdio (-nographic)")
+		case d.monitor:
+			ci := p.add(vm.KindChardev, "stdio", nil, nil, implied+"monitor on stdio (-nographic)")
+			p.addMonitorImplied(ci, implied+"monitor on stdio (-nographic)")
+		}
+		return
+	}
+	if d.serial {
+		port("serial", "vc", nil, "serial port on a virtual console")
+	}
+	if d.parallel {
+		port("parallel", "vc", nil, "parallel port on a virtual console")
+	}
+	if d.monitor {
+		ci := p.add(vm.KindChardev, "vc", nil, nil, implied+"monitor on a virtual console")
+		p.addMonitorImplied(ci, implied+"monitor on a virtual console")
+	}
+}
+
+func (p *parser) addMonitorImplied(ci int, implied string) {
+	ch := &p.cfg.Components[ci]
+	mi := p.add(vm.KindMonitor, "hmp", map[string]string{"backend": ch.Name,
+		"mode": "readline"}, nil, implied)
+	p.chardevUsers[ci] = append(p.chardevUsers[ci], mi)
+}
+
+// defaultNIC adds QEMU's implicit "-net nic -net user": the board's NIC, when it creates
+// one, and the user-mode netdev, which QEMU creates even on boards without a NIC.
+func (p *parser) defaultNIC(f *family) {
+	implied := "machine " + p.machine.name + " default NIC"
+	if model := f.nic(&p.machine); model != "" {
+		p.add(vm.KindDevice, nicModel(model), nil, nil, implied)
+	}
+	p.add(vm.KindNetdev, "user", nil, nil, implied+" backend (-net user)")
+}
+
+// addVGA adds the -vga device or the machine's default one.
+func (p *parser) addVGA(f *family) {
+	d := p.def
+	model, implied := d.vgaModel, ""
+	switch {
+	case model == "none":
+		return
+	case model != "":
+		implied = impliedBy(d.vgaRecord)
+	case d.vga:
+		model = f.vga(&p.machine)
+		implied = "machine " + p.machine.name + " default VGA (-vga " + model + ")"
+	}
+	if model == "" {
+		return
+	}
+	var dev string
+	switch f.vgaBus {
+	case "pci":
+		dev = vgaDevices[model]
+	case "isa":
+		dev = isaVGADevices[model]
+	}
+	if dev == "" {
+		if d.vgaModel != "" {
+			p.cfg.Note(fmt.Sprintf("machine %s creates no device for -vga %s", p.machine.name,
+				model))
+		}
+		return
+	}
+	p.add(vm.KindDevice, dev, nil, nil, implied)
+}
+
+// defaultDrives adds the devices of the default CD-ROM (index 2 of the machine's default
+// interface) and floppy (floppy index 0), unless a drive already uses that slot. Both are
+// empty, so they open no block driver; on a board that does not attach them QEMU leaves the
+// drive unused without an error.
+func (p *parser) defaultDrives(f *family) {
+	d := p.def
+	implied := "machine " + p.machine.name + " default "
+	if d.cdrom && p.driveAt(f.blockDefault, 2) == nil {
+		dr := &drive{iface: f.blockDefault, index: 2, media: "cdrom", isDefault: true}
+		p.drives = append(p.drives, dr)
+		p.addDriveDevice(dr, implied+"CD-ROM drive")
+	}
+	if d.floppy && p.driveAt("floppy", 0) == nil {
+		dr := &drive{iface: "floppy", index: 0, media: "disk", isDefault: true}
+		p.drives = append(p.drives, dr)
+		p.addDriveDevice(dr, implied+"floppy drive")
+	}
+}
+
+// addUSB adds the USB host controllers of -usb, -usbdevice or usb=on.
+func (p *parser) addUSB(f *family) {
+	if v, ok := p.machine.prop("usb"); ok {
+		if v == "on" {
+			p.enableUSB("machine property usb=on")
+		} else {
+			p.usb = false
+		}
+	}
+	if !p.usb {
+		return
+	}
+	if f.usb == nil {
+		p.cfg.Note("machine " + p.machine.name + " has no USB bus; QEMU ignores -usb")
+		return
+	}
+	for _, c := range f.usb(p) {
+		p.add(vm.KindDevice, c, nil, nil, p.usbOrigin)
+	}
+}
+
+// defaultDisplay adds the display QEMU opens when no -display, -nographic, -vnc or -spice
+// is given: the first of gtk, sdl and cocoa built into the binary, or else a VNC server on
+// localhost:0 without authentication.
+func (p *parser) defaultDisplay() {
+	d := p.def
+	if d.displaySet || d.nographic || d.remoteDisplay {
+		return
+	}
+	p.add(vm.KindDisplay, "default", map[string]string{"candidates": "gtk,sdl,cocoa,vnc"},
+		nil, "default display (no -display, -nographic, -vnc or -spice given)")
+}

@@ -1,0 +1,483 @@
+package qemuargs
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/qscope/qscope/vm"
+)
+
+// describe returns "kind name" for each component, in order.
+func describe(cfg *vm.Config) []string {
+	out := make([]string, len(cfg.Components))
+	for i, c := range cfg.Components {
+		out[i] = string(c.Kind) + " " + c.Name
+	}
+	return out
+}
+
+func count(list []string, s string) int {
+	n := 0
+	for _, v := range list {
+		if v == s {
+			n++
+		}
+	}
+	return n
+}
+
+func mustParseArgs(t *testing.T, args string, o Options) *vm.Config {
+	t.Helper()
+	_, words, err := SplitCommandLine(args)
+	if err != nil {
+		t.Fatalf("SplitCommandLine(%q): %v", args, err)
+	}
+	argv := make([]string, len(words))
+	for i, w := range words {
+		argv[i] = w.Text
+	}
+	cfg, err := Parse(argv, o)
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", args, err)
+	}
+	return cfg
+}
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   string
+		want   []string // each must appear (as many times as listed)
+		absent []string
+	}{
+		{"machine with accel", "qemu-system-x86_64 -machine q35,accel=kvm -nodefaults",
+			[]string{"machine q35", "accel kvm"}, []string{"accel tcg"}},
+		{"accel list in machine", "qemu-system-x86_64 -M pc,accel=kvm:tcg -nodefaults",
+			[]string{"accel kvm", "accel tcg"}, nil},
+		{"two -accel", "qemu-system-x86_64 -accel kvm -accel tcg,thread=multi -nodefaults",
+			[]string{"accel kvm", "accel tcg"}, nil},
+		{"enable-kvm", "qemu-system-x86_64 -enable-kvm -nodefaults",
+			[]string{"accel kvm"}, []string{"accel tcg"}},
+		{"default accel is tcg", "qemu-system-x86_64 -nodefaults", []string{"accel tcg"},
+			[]string{"accel kvm"}},
+		{"qemu-kvm tries kvm then tcg", "/usr/libexec/qemu-kvm -nodefaults",
+			[]string{"accel kvm", "accel tcg", "machine pc"}, nil},
+		{"cpu with features", "qemu-system-x86_64 -cpu host,+vmx -nodefaults",
+			[]string{"cpu host"}, nil},
+		{"device keyval", "qemu-system-x86_64 -nodefaults -device e1000,netdev=n0",
+			[]string{"device e1000"}, nil},
+		{"device json", `qemu-system-x86_64 -nodefaults -device '{"driver":"virtio-net-pci","id":"n,,0"}'`,
+			[]string{"device virtio-net-pci"}, nil},
+		{"object keyval and json", `qemu-system-x86_64 -nodefaults -object secret,id=s,data=x -object '{"qom-type":"iothread","id":"io0"}'`,
+			[]string{"object secret", "object iothread"}, nil},
+		{"blockdev node graph", "qemu-system-x86_64 -nodefaults -blockdev driver=qcow2,node-name=d,file.driver=file,file.filename=/a.qcow2",
+			[]string{"block-driver qcow2", "block-driver file"}, nil},
+		{"blockdev json backing chain", `qemu-system-x86_64 -nodefaults -blockdev '{"driver":"qcow2","node-name":"d","file":{"driver":"nbd","server":{"type":"inet","host":"h","port":"10809"},"export":"e"},"backing":{"driver":"raw","file":{"driver":"file","filename":"/b"}}}'`,
+			[]string{"block-driver qcow2", "block-driver nbd", "block-driver raw",
+				"block-driver file"}, nil},
+		{"blockdev reference creates no node", "qemu-system-x86_64 -nodefaults -blockdev driver=raw,node-name=r,file=f0",
+			[]string{"block-driver raw"}, []string{"block-driver file"}},
+		{"drive virtio with format", "qemu-system-x86_64 -nodefaults -drive file=/a.qcow2,format=qcow2,if=virtio",
+			[]string{"block-driver qcow2", "block-driver file", "device virtio-blk-pci"},
+			[]string{"block-driver probe"}},
+		{"drive probes a format", "qemu-system-x86_64 -nodefaults -drive file=/a.img,if=virtio",
+			[]string{"block-driver probe", "block-driver file"}, nil},
+		{"drive vvfat", "qemu-system-x86_64 -nodefaults -drive file=fat:rw:/srv,format=raw,if=virtio",
+			[]string{"block-driver raw", "block-driver vvfat"}, nil},
+		{"drive nbd", "qemu-system-x86_64 -nodefaults -drive file=nbd:localhost:10809,format=raw,if=virtio",
+			[]string{"block-driver nbd"}, nil},
+		{"drive nbd url", "qemu-system-x86_64 -nodefaults -drive file=nbd://h:10809/e,format=raw,if=none,id=d",
+			[]string{"block-driver nbd"}, []string{"device virtio-blk-pci"}},
+		{"drive json filename", `qemu-system-x86_64 -nodefaults -drive 'file=json:{"driver":"qcow2",,"file":{"driver":"nbd",,"host":"h"}},if=none'`,
+			[]string{"block-driver qcow2", "block-driver nbd"}, []string{"block-driver probe"}},
+		{"drive host device", "qemu-system-x86_64 -nodefaults -drive file=/dev/sdb,format=raw,if=virtio",
+			[]string{"block-driver host_device"}, nil},
+		{"drive https", "qemu-system-x86_64 -nodefaults -drive file=https://example.org/a.iso,format=raw,readonly=on,if=virtio",
+			[]string{"block-driver https"}, nil},
+		{"drive snapshot overlay", "qemu-system-x86_64 -nodefaults -drive file=/a.qcow2,format=qcow2,snapshot=on,if=virtio",
+			[]string{"block-driver qcow2", "block-driver qcow2"}, nil},
+		{"empty drive", "qemu-system-x86_64 -nodefaults -drive if=none,id=cd0,media=cdrom",
+			nil, []string{"block-driver probe", "block-driver file"}},
+		{"hda and cdrom", "qemu-system-x86_64 -hda /a.img -cdrom /b.iso -display none",
+			[]string{"device ide-hd", "device ide-cd"}, nil},
+		{"floppy on q35 adds a controller", "qemu-system-x86_64 -M q35 -nodefaults -fda /f.img",
+			[]string{"device isa-fdc", "device floppy"}, nil},
+		{"pflash on pc", "qemu-system-x86_64 -nodefaults -drive if=pflash,format=raw,file=/OVMF.fd",
+			[]string{"device cfi.pflash01"}, nil},
+		{"pflash on virt is the board's", "qemu-system-aarch64 -M virt -nodefaults -drive if=pflash,format=raw,file=/AAVMF.fd",
+			[]string{"device cfi.pflash01"}, nil},
+		{"netdev", "qemu-system-x86_64 -nodefaults -netdev user,id=n0 -netdev '{\"type\":\"tap\",\"id\":\"n1\",\"fd\":\"3\"}'",
+			[]string{"netdev user", "netdev tap"}, nil},
+		{"nic with model", "qemu-system-x86_64 -M q35 -vga none -nic user,model=virtio",
+			[]string{"netdev user", "device virtio-net-pci"}, []string{"device e1000e"}},
+		{"nic default model", "qemu-system-x86_64 -M q35 -nodefaults -nic tap,ifname=t0",
+			[]string{"netdev tap", "device e1000e"}, nil},
+		{"nic none", "qemu-system-x86_64 -M q35 -nic none -display none",
+			nil, []string{"device e1000e", "netdev user"}},
+		{"net nic and user", "qemu-system-x86_64 -nodefaults -net nic,model=rtl8139 -net user",
+			[]string{"device rtl8139", "netdev user"}, nil},
+		{"net none", "qemu-system-x86_64 -net none -display none", nil,
+			[]string{"device e1000", "netdev user"}},
+		{"chardev socket", "qemu-system-x86_64 -nodefaults -chardev socket,id=c,path=/q,server=on,wait=off",
+			[]string{"chardev socket"}, nil},
+		{"serial stdio", "qemu-system-x86_64 -nodefaults -serial stdio",
+			[]string{"chardev stdio", "device isa-serial"}, nil},
+		{"serial mon stdio", "qemu-system-x86_64 -nodefaults -serial mon:stdio",
+			[]string{"chardev stdio", "monitor hmp", "device isa-serial"}, nil},
+		{"serial none", "qemu-system-x86_64 -serial none -display none", nil,
+			[]string{"device isa-serial"}},
+		{"parallel file", "qemu-system-x86_64 -nodefaults -parallel file:/tmp/lp",
+			[]string{"chardev file", "device isa-parallel"}, nil},
+		{"monitor tcp", "qemu-system-x86_64 -nodefaults -monitor tcp:0.0.0.0:4444,server,nowait",
+			[]string{"chardev socket", "monitor hmp"}, nil},
+		{"qmp unix", "qemu-system-x86_64 -nodefaults -qmp unix:/tmp/q,server=on,wait=off",
+			[]string{"chardev socket", "monitor qmp"}, nil},
+		{"mon on chardev", "qemu-system-x86_64 -nodefaults -chardev socket,id=m,path=/m,server=on,wait=off -mon chardev=m,mode=control",
+			[]string{"chardev socket", "monitor qmp"}, nil},
+		{"debugcon", "qemu-system-x86_64 -nodefaults -debugcon file:/tmp/d",
+			[]string{"chardev file", "device isa-debugcon"}, nil},
+		{"vga qxl", "qemu-system-x86_64 -vga qxl -display none", []string{"device qxl-vga"},
+			[]string{"device VGA"}},
+		{"vga none", "qemu-system-x86_64 -vga none -display none", nil,
+			[]string{"device VGA"}},
+		{"vga device clears the default", "qemu-system-x86_64 -device virtio-vga -display none",
+			[]string{"device virtio-vga"}, []string{"device VGA"}},
+		{"display gtk", "qemu-system-x86_64 -nodefaults -display gtk",
+			[]string{"display gtk"}, []string{"display default"}},
+		{"display none", "qemu-system-x86_64 -nodefaults -display none", nil,
+			[]string{"display none", "display default"}},
+		{"default display", "qemu-system-x86_64 -nodefaults", []string{"display default"},
+			nil},
+		{"display vnc", "qemu-system-x86_64 -nodefaults -display vnc=:1",
+			[]string{"display vnc"}, nil},
+		{"vnc", "qemu-system-x86_64 -nodefaults -vnc localhost:0,password=on",
+			[]string{"display vnc"}, []string{"display default"}},
+		{"spice", "qemu-system-x86_64 -nodefaults -spice port=5900,disable-ticketing=on",
+			[]string{"display spice"}, []string{"display default"}},
+		{"audiodev", `qemu-system-x86_64 -nodefaults -audiodev pa,id=a -audiodev '{"id":"b","driver":"none"}'`,
+			[]string{"audiodev pa", "audiodev none"}, nil},
+		{"soundhw", "qemu-system-x86_64 -nodefaults -soundhw ac97,hda",
+			[]string{"device AC97", "device intel-hda", "device hda-duplex"}, nil},
+		{"audio model", "qemu-system-x86_64 -nodefaults -audio pa,model=es1370",
+			[]string{"audiodev pa", "device ES1370"}, nil},
+		{"usb", "qemu-system-x86_64 -nodefaults -usb", []string{"device piix3-usb-uhci"},
+			nil},
+		{"usb on q35", "qemu-system-x86_64 -M q35 -nodefaults -usb",
+			[]string{"device ich9-usb-ehci1", "device ich9-usb-uhci3"}, nil},
+		{"usbdevice tablet", "qemu-system-x86_64 -nodefaults -usbdevice tablet",
+			[]string{"device usb-tablet", "device piix3-usb-uhci"}, nil},
+		{"machine usb property", "qemu-system-x86_64 -M pc,usb=on -nodefaults",
+			[]string{"device piix3-usb-uhci"}, nil},
+		{"fsdev", "qemu-system-x86_64 -nodefaults -fsdev local,id=f,path=/x,security_model=mapped-xattr",
+			[]string{"fsdev local"}, nil},
+		{"virtfs", "qemu-system-x86_64 -nodefaults -virtfs local,path=/x,mount_tag=t,security_model=none",
+			[]string{"fsdev local", "device virtio-9p-pci"}, nil},
+		{"tpmdev", "qemu-system-x86_64 -nodefaults -tpmdev passthrough,id=t,path=/dev/tpm0 -device tpm-tis,tpmdev=t",
+			[]string{"tpmdev passthrough", "device tpm-tis"}, nil},
+		{"watchdog", "qemu-system-x86_64 -nodefaults -watchdog i6300esb",
+			[]string{"device i6300esb"}, nil},
+		{"balloon", "qemu-system-x86_64 -nodefaults -balloon virtio",
+			[]string{"device virtio-balloon-pci"}, nil},
+		{"gdb and s", "qemu-system-x86_64 -nodefaults -gdb tcp::1234 -s",
+			[]string{"option gdb", "option gdb"}, nil},
+		{"host options", "qemu-system-x86_64 -nodefaults -plugin /p.so -incoming tcp:0:4444 -loadvm s1 -kernel /k -initrd /i -fw_cfg name=opt/x,string=y",
+			[]string{"option plugin", "option incoming", "option loadvm", "option kernel",
+				"option initrd", "option fw_cfg"}, nil},
+		{"semihosting", "qemu-system-aarch64 -M virt -nodefaults -semihosting",
+			[]string{"option semihosting"}, nil},
+		{"semihosting off", "qemu-system-aarch64 -M virt -nodefaults -semihosting-config enable=off",
+			nil, []string{"option semihosting"}},
+		{"double dash option", "qemu-system-x86_64 --nodefaults --device e1000",
+			[]string{"device e1000"}, []string{"device VGA"}},
+		{"set changes a device", "qemu-system-x86_64 -nodefaults -device e1000,id=n0 -set device.n0.driver=rtl8139",
+			[]string{"device rtl8139"}, []string{"device e1000"}},
+		{"global clears the default floppy", "qemu-system-x86_64 -global isa-fdc.driveA= -display none",
+			nil, []string{"device floppy"}},
+		{"no-hpet removes the hpet", "qemu-system-x86_64 -nodefaults -no-hpet", nil,
+			[]string{"device hpet"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := describe(mustParseArgs(t, tt.args, Options{}))
+			want := map[string]int{}
+			for _, w := range tt.want {
+				want[w]++
+			}
+			for w, n := range want {
+				if c := count(got, w); c < n {
+					t.Errorf("%q appears %d times, want at least %d; got %q", w, c, n, got)
+				}
+			}
+			for _, a := range tt.absent {
+				if count(got, a) > 0 {
+					t.Errorf("%q present, want absent; got %q", a, got)
+				}
+			}
+		})
+	}
+}
+
+func TestParseErrorsTable(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    string
+		o       Options
+		wantArg int
+		want    string
+	}{
+		{"unknown option", "qemu-system-x86_64 -nodefaults -frobnicate", Options{}, 2,
+			"unknown option"},
+		{"missing argument", "qemu-system-x86_64 -device", Options{}, 1, "missing argument"},
+		{"stray positional", "qemu-system-x86_64 -nodefaults disk.img", Options{}, 2,
+			"stray positional argument"},
+		{"device help", "qemu-system-x86_64 -device help", Options{}, 1, "help"},
+		{"device without driver", "qemu-system-x86_64 -device id=x", Options{}, 1,
+			"missing driver"},
+		{"malformed keyval", "qemu-system-x86_64 -device e1000,=x", Options{}, 1,
+			"empty parameter name"},
+		{"malformed json", `qemu-system-x86_64 -device {"driver":`, Options{}, 1,
+			"malformed JSON"},
+		{"object without type", "qemu-system-x86_64 -object id=x", Options{}, 1,
+			"missing qom-type"},
+		{"accel conflict", "qemu-system-x86_64 -accel kvm -machine pc,accel=tcg",
+			Options{}, 3, "cannot be combined"},
+		{"mon on an undefined chardev", "qemu-system-x86_64 -mon chardev=nope", Options{}, 1,
+			"no chardev"},
+		{"set on an undefined id", "qemu-system-x86_64 -set device.x.driver=e1000",
+			Options{}, 1, "there is no device"},
+		{"aarch64 without machine", "qemu-system-aarch64 -nodefaults", Options{}, 0,
+			"no default machine"},
+		{"option outside its targets", "qemu-system-s390x -no-acpi", Options{}, 1,
+			"not supported for target s390x"},
+		{"option missing in the chosen version", "qemu-system-x86_64 -soundhw ac97",
+			Options{QEMUVersion: "7.2"}, 1, "does not exist in QEMU 7.2"},
+		{"option newer than the chosen version", "qemu-system-x86_64 -nic user",
+			Options{QEMUVersion: "2.11"}, 1, "added in 2.12"},
+		{"if=scsi on pc", "qemu-system-x86_64 -nodefaults -drive file=/a,format=raw,if=scsi",
+			Options{}, 2, "does not support if=scsi"},
+		{"bad chardev spec", "qemu-system-x86_64 -serial bogus", Options{}, 1,
+			"not a valid char driver"},
+		{"not a qemu binary", "bash -c x", Options{}, 0, "cannot tell the QEMU target"},
+		{"bad compat value", "qemu-system-x86_64 -compat insecure-types=maybe", Options{}, 1,
+			"invalid insecure-types"},
+		{"bad media", "qemu-system-x86_64 -drive file=a,media=tape", Options{}, 1,
+			"invalid media"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(strings.Fields(tt.args), tt.o)
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("Parse error = %v, want an ErrorList", err)
+			}
+			e := list[0]
+			if e.Arg != tt.wantArg {
+				t.Errorf("error argv index = %d, want %d (%v)", e.Arg, tt.wantArg, e)
+			}
+			if !strings.Contains(e.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", e.Error(), tt.want)
+			}
+		})
+	}
+}
+
+func TestParseOrigins(t *testing.T) {
+	cfg := mustParseArgs(t, "qemu-system-x86_64 -machine q35 -nodefaults -nic user,model=e1000 -device virtio-rng-pci", Options{})
+	byName := map[string]vm.Component{}
+	for _, c := range cfg.Components {
+		byName[string(c.Kind)+" "+c.Name] = c
+	}
+	m := byName["machine q35"]
+	if m.Origin == nil || m.Origin.Arg != 1 || m.Origin.Option != "-machine" ||
+		m.Origin.Text != "q35" {
+		t.Errorf("machine origin = %+v, want argv 1 -machine q35", m.Origin)
+	}
+	nic := byName["device e1000"]
+	if nic.Origin != nil || nic.ImpliedBy != "-nic user,model=e1000 (argv 4)" {
+		t.Errorf("nic origin %+v implied %q, want implied by -nic (argv 4)", nic.Origin,
+			nic.ImpliedBy)
+	}
+	rng := byName["device virtio-rng-pci"]
+	if rng.Origin == nil || rng.Origin.Arg != 6 {
+		t.Errorf("device origin = %+v, want argv 6", rng.Origin)
+	}
+	accel := byName["accel tcg"]
+	if accel.Origin != nil || !strings.Contains(accel.ImpliedBy, "default accelerator") {
+		t.Errorf("accel = %+v, want the implied default", accel)
+	}
+	lpc := byName["device ICH9-LPC"]
+	if !lpc.Board || lpc.Origin != nil {
+		t.Errorf("ICH9-LPC = %+v, want an implied board device", lpc)
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	tests := []struct {
+		machine string
+		extra   string
+		want    []string
+		absent  []string
+	}{
+		{"pc", "", []string{"device e1000", "netdev user", "device VGA", "device ide-cd",
+			"device floppy", "device isa-serial", "device isa-parallel", "monitor hmp",
+			"chardev vc", "device isa-fdc", "device piix3-ide", "device i8042"}, nil},
+		{"pc", "-nodefaults", []string{"device isa-fdc", "device piix3-ide", "device i8042",
+			"device vmmouse", "device mc146818rtc"},
+			[]string{"device e1000", "device VGA", "device ide-cd", "device floppy",
+				"device isa-serial", "chardev vc", "monitor hmp", "netdev user"}},
+		{"q35", "", []string{"device e1000e", "device VGA", "device ich9-ahci",
+			"device ide-cd", "device isa-serial", "device isa-parallel"},
+			[]string{"device floppy", "device isa-fdc"}},
+		{"q35", "-nodefaults", []string{"device ich9-ahci", "device ICH9-LPC"},
+			[]string{"device e1000e", "device VGA", "device ide-cd"}},
+		{"pc-i440fx-2.0", "", []string{"device cirrus-vga"}, []string{"device VGA"}},
+		{"pc-q35-2.4", "", []string{"device e1000"}, []string{"device e1000e"}},
+		{"isapc", "", []string{"device ne2k_isa", "device isa-cirrus-vga", "device isa-ide"},
+			[]string{"device apic", "device ioapic"}},
+		{"microvm", "", []string{"device virtio-mmio", "netdev user", "device isa-serial"},
+			[]string{"device isa-parallel", "device VGA"}},
+		{"none", "", []string{"netdev user", "monitor hmp"},
+			[]string{"device isa-serial"}},
+		{"pc", "-nographic", []string{"chardev stdio", "monitor hmp", "chardev null"},
+			[]string{"chardev vc", "display default"}},
+		{"pc", "-vga none -net none", nil, []string{"device VGA", "device e1000"}},
+		{"pc", "-accel kvm", []string{"device kvm-ioapic", "device kvm-i8259",
+			"device kvm-pit", "device kvmclock"}, []string{"device isa-pit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.machine+" "+tt.extra, func(t *testing.T) {
+			args := fmt.Sprintf("qemu-system-x86_64 -M %s -display none %s", tt.machine,
+				tt.extra)
+			if tt.extra == "-nographic" {
+				args = "qemu-system-x86_64 -M pc -nographic"
+			}
+			got := describe(mustParseArgs(t, args, Options{}))
+			for _, w := range tt.want {
+				if count(got, w) == 0 {
+					t.Errorf("%q missing; got %q", w, got)
+				}
+			}
+			for _, a := range tt.absent {
+				if count(got, a) > 0 {
+					t.Errorf("%q present, want absent", a)
+				}
+			}
+		})
+	}
+}
+
+func TestParseArmVirtDefaults(t *testing.T) {
+	got := describe(mustParseArgs(t, "qemu-system-aarch64 -M virt -display none", Options{}))
+	for _, w := range []string{"device virtio-net-pci", "netdev user", "device pl011",
+		"device arm_gic", "device gpex-pcihost", "chardev vc"} {
+		if count(got, w) == 0 {
+			t.Errorf("%q missing; got %q", w, got)
+		}
+	}
+	for _, a := range []string{"device VGA", "device floppy", "device isa-fdc",
+		"device isa-serial"} {
+		if count(got, a) > 0 {
+			t.Errorf("%q present, want absent", a)
+		}
+	}
+}
+
+func TestParseRemovedOptionNote(t *testing.T) {
+	cfg := mustParseArgs(t, "qemu-system-x86_64 -nodefaults -soundhw ac97", Options{})
+	if len(cfg.Notes) == 0 || !strings.Contains(strings.Join(cfg.Notes, "\n"),
+		"-soundhw was removed in QEMU 7.1") {
+		t.Errorf("notes = %q, want the removal of -soundhw", cfg.Notes)
+	}
+}
+
+func TestParseCompat(t *testing.T) {
+	cfg := mustParseArgs(t, "qemu-system-x86_64 -nodefaults -compat deprecated-input=reject,insecure-types=reject", Options{})
+	if cfg.CompatInsecureTypes != "reject" {
+		t.Errorf("CompatInsecureTypes = %q, want reject", cfg.CompatInsecureTypes)
+	}
+}
+
+func TestParseReadconfig(t *testing.T) {
+	files := map[string]string{"/etc/vm.cfg": `# generated
+[machine]
+  type = "q35"
+[device "n0"]
+  driver = "rtl8139"
+[chardev "c0"]
+  backend = "socket"
+  path = "/run/c0"
+`}
+	read := func(path string) ([]byte, error) {
+		if s, ok := files[path]; ok {
+			return []byte(s), nil
+		}
+		return nil, fmt.Errorf("open %s: no such file", path)
+	}
+	cfg, err := Parse([]string{"qemu-system-x86_64", "-nodefaults", "-readconfig",
+		"/etc/vm.cfg"}, Options{ReadFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := describe(cfg)
+	for _, w := range []string{"machine q35", "device rtl8139", "chardev socket",
+		"device ICH9-LPC"} {
+		if count(got, w) == 0 {
+			t.Errorf("%q missing; got %q", w, got)
+		}
+	}
+	for _, c := range cfg.Components {
+		if c.Name == "rtl8139" && (c.Origin == nil || c.Origin.Path != "/etc/vm.cfg:4") {
+			t.Errorf("rtl8139 origin = %+v, want path /etc/vm.cfg:4", c.Origin)
+		}
+	}
+	_, err = Parse([]string{"qemu-system-x86_64", "-readconfig", "/missing.cfg"},
+		Options{ReadFile: read})
+	if err == nil || !strings.Contains(err.Error(), "cannot read the config file") {
+		t.Errorf("missing file error = %v, want cannot read", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"qemu-system-x86_64 -M q35 -device e1000",
+		"qemu-system-x86_64 -drive file=fat:rw:/x,if=virtio",
+		`qemu-system-x86_64 -device {"driver":"virtio-net-pci"}`,
+		"qemu-system-aarch64 -M virt -serial mon:stdio -nic user,model=virtio",
+		"qemu-system-x86_64 -readconfig /x -set device.a.b=c",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		argv := strings.Fields(line)
+		cfg, err := Parse(argv, Options{ReadFile: func(string) ([]byte, error) {
+			return nil, errors.New("no files in fuzzing")
+		}})
+		if err != nil {
+			if cfg != nil {
+				t.Fatalf("Parse returned a configuration and an error")
+			}
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("Parse error %T is not an ErrorList", err)
+			}
+			return
+		}
+		machines := 0
+		for _, c := range cfg.Components {
+			if !vm.ValidKind(c.Kind) || c.Name == "" {
+				t.Fatalf("invalid component %+v", c)
+			}
+			if (c.Origin == nil) == (c.ImpliedBy == "") {
+				t.Fatalf("component %+v must have exactly one of origin and implied-by", c)
+			}
+			if c.Kind == vm.KindMachine {
+				machines++
+			}
+		}
+		if machines != 1 {
+			t.Fatalf("%d machine components, want 1", machines)
+		}
+	})
+}
