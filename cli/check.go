@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/qscope/qscope/catalog"
+	"github.com/qscope/qscope/policy"
+	"github.com/qscope/qscope/qemuargs"
+	"github.com/qscope/qscope/report"
+	"github.com/qscope/qscope/vm"
+)
+
+var checkCommand = &command{
+	name: "check",
+	summary: "Judge a QEMU command line: list every component it instantiates, with its\n" +
+		"status, origin and deciding catalog entry, and say whether the level allows it.",
+	usage: "qscope check [flags] -- qemu-system-x86_64 ARGS...\n" +
+		"       qscope check [flags] --file FILE    (a shell-style command line; - for stdin)",
+}
+
+// checkOptions are the flags of check.
+type checkOptions struct {
+	level, format, file, qemuVersion, target string
+	catalogs                                 listFlag
+}
+
+func checkFlags(fs *flag.FlagSet) *checkOptions {
+	o := &checkOptions{}
+	fs.StringVar(&o.level, "level", string(policy.RequireSecure),
+		"security `level`: accept, warn, prohibit-insecure, require-secure or reject")
+	fs.Var(&o.catalogs, "catalog", "catalog `file` layered over the embedded default "+
+		"(repeatable; later files win)")
+	fs.StringVar(&o.format, "format", "text", "output `format`: text or json")
+	fs.StringVar(&o.file, "file", "", "read the command line from `file` (- for stdin)")
+	fs.StringVar(&o.qemuVersion, "qemu-version", "", "check the grammar of QEMU `X.Y` "+
+		"exactly (default: accept every option of QEMU 2.0 to the newest)")
+	fs.StringVar(&o.target, "target", "", "QEMU `target` such as x86_64, when the binary "+
+		"name does not give it")
+	return o
+}
+
+func runCheck(e *env, args []string) int {
+	fs := newFlagSet(e, checkCommand)
+	o := checkFlags(fs)
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	level, err := policy.ParseLevel(o.level)
+	if err != nil {
+		return usageError(e, err)
+	}
+	if o.format != "text" && o.format != "json" {
+		return usageError(e, fmt.Errorf("invalid format %q: want text or json", o.format))
+	}
+	cat, err := loadCatalog(o.catalogs)
+	if err != nil {
+		return inputError(e, err)
+	}
+	argv, words, err := checkInput(e, o, fs.Args())
+	if err != nil {
+		return inputError(e, err)
+	}
+	cfg, err := qemuargs.Parse(argv, qemuargs.Options{Target: o.target,
+		QEMUVersion: o.qemuVersion})
+	if err != nil {
+		return parseError(e, err, words)
+	}
+	return judge(e, cfg, cat, level, o.format)
+}
+
+// judge evaluates cfg, writes the report and returns the exit code. The report is built
+// in memory first, so a failure writes nothing to stdout.
+func judge(e *env, cfg *vm.Config, cat *catalog.Catalog, level policy.Level,
+	format string) int {
+	res := policy.Evaluate(cfg, cat, level)
+	rep := report.New(res)
+	var buf bytes.Buffer
+	var err error
+	if format == "json" {
+		err = report.WriteJSON(&buf, rep)
+	} else {
+		err = report.WriteText(&buf, rep)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "qscope: writing the report: %v\n", err)
+		return ExitInvalid
+	}
+	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+		fmt.Fprintf(e.stderr, "qscope: writing the report: %v\n", err)
+		return ExitInvalid
+	}
+	if res.Verdict == policy.RejectedVM {
+		return ExitRejected
+	}
+	return ExitAllowed
+}
+
+// checkInput returns the argv to check: the arguments after the flags, or the command line
+// in --file. For --file it also returns the words, to locate errors by line.
+func checkInput(e *env, o *checkOptions, args []string) ([]string, []qemuargs.Word, error) {
+	switch {
+	case o.file != "" && len(args) > 0:
+		return nil, nil, errors.New("give either --file or a command line after --, not both")
+	case o.file == "" && len(args) == 0:
+		return nil, nil, errors.New("no command line: give it after -- or with --file")
+	case o.file == "":
+		return args, nil, nil
+	}
+	data, err := readInput(e, o.file)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, words, err := qemuargs.SplitCommandLine(string(data))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", o.file, err)
+	}
+	if len(words) == 0 {
+		return nil, nil, fmt.Errorf("%s: no command line in the file", o.file)
+	}
+	argv := make([]string, len(words))
+	for i, w := range words {
+		argv[i] = w.Text
+	}
+	return argv, words, nil
+}
+
+func readInput(e *env, name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(e.stdin)
+	}
+	return os.ReadFile(name)
+}
+
+func loadCatalog(files []string) (*catalog.Catalog, error) {
+	def, err := catalog.Default()
+	if err != nil {
+		return nil, err
+	}
+	cat := catalog.New(def)
+	for _, f := range files {
+		l, err := catalog.LoadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		cat.Push(l)
+	}
+	return cat, nil
+}
+
+func usageError(e *env, err error) int {
+	fmt.Fprintf(e.stderr, "qscope: %v\n", err)
+	return ExitInvalid
+}
+
+func inputError(e *env, err error) int {
+	fmt.Fprintf(e.stderr, "qscope: %v\n", err)
+	return ExitInvalid
+}
+
+// parseError prints every command-line error, with the line and column of the argument
+// when the command line came from a file.
+func parseError(e *env, err error, words []qemuargs.Word) int {
+	var list qemuargs.ErrorList
+	if !errors.As(err, &list) {
+		fmt.Fprintf(e.stderr, "qscope: %v\n", err)
+		return ExitInvalid
+	}
+	for _, pe := range list {
+		where := ""
+		if pe.Arg < len(words) {
+			w := words[pe.Arg]
+			where = fmt.Sprintf(" (line %d, column %d)", w.Line, w.Col)
+		}
+		fmt.Fprintf(e.stderr, "qscope: %v%s\n", pe, where)
+	}
+	return ExitInvalid
+}
