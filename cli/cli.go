@@ -36,14 +36,29 @@ type command struct {
 	run     func(e *env, args []string) int
 }
 
+// commands are the subcommands; each file that defines one adds it with register.
 var commands []*command
+
+// flagSetups add the flags of commands that have some, for "qscope help COMMAND".
+var flagSetups = map[string]func(*flag.FlagSet){}
+
+// register adds c to the subcommands. setup, when not nil, adds c's flags to a flag set.
+func register(c *command, setup func(*flag.FlagSet)) {
+	commands = append(commands, c)
+	if setup != nil {
+		flagSetups[c.name] = setup
+	}
+}
 
 func init() {
 	// The run functions refer to their commands for usage text, so they are set here to
 	// avoid an initialization cycle.
 	checkCommand.run = runCheck
 	catalogCommand.run = runCatalog
-	commands = []*command{checkCommand, catalogCommand, versionCommand, helpCommand}
+	register(checkCommand, func(fs *flag.FlagSet) { checkFlags(fs) })
+	register(catalogCommand, func(fs *flag.FlagSet) { catalogFlags(fs) })
+	register(versionCommand, nil)
+	register(helpCommand, nil)
 }
 
 // Run runs qscope with args (without the program name) and returns the exit code.
@@ -141,10 +156,8 @@ var helpCommand = &command{
 		for _, c := range commands {
 			if c.name == args[0] {
 				fs := newFlagSet(&env{stdout: e.stdout, stderr: e.stdout}, c)
-				if c.name == "check" {
-					checkFlags(fs)
-				} else if c.name == "catalog" {
-					catalogFlags(fs)
+				if setup := flagSetups[c.name]; setup != nil {
+					setup(fs)
 				}
 				fs.Usage()
 				return 0
