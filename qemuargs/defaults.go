@@ -110,13 +110,7 @@ func (p *parser) finish() {
 	p.markMonitorTransports()
 
 	for _, b := range f.board(p) {
-		props := map[string]string{}
-		if b.count > 1 {
-			props["count"] = fmt.Sprint(b.count)
-		}
-		p.cfg.Add(vm.Component{Kind: vm.KindDevice, Name: b.typ, Props: props, Board: true,
-			Parent:    p.machine.name,
-			ImpliedBy: fmt.Sprintf("machine %s board device: %s", p.machine.name, b.why)})
+		p.cfg.Add(boardComponent(p.machine.name, b))
 	}
 }
 

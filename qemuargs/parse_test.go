@@ -481,3 +481,29 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestBoardDevices(t *testing.T) {
+	devs, ok := BoardDevices(Machine{Target: "x86_64", Type: "pc-q35-8.2",
+		Props: map[string]string{"smbus": "off"}, Accels: []string{"kvm"}})
+	if !ok {
+		t.Fatal("q35 is not modelled")
+	}
+	names := map[string]bool{}
+	for _, d := range devs {
+		if !d.Board || d.Origin != nil || d.ImpliedBy == "" {
+			t.Errorf("%s: want an implied board device", d.Name)
+		}
+		names[d.Name] = true
+	}
+	for _, want := range []string{"q35-pcihost", "ICH9-LPC", "kvm-ioapic", "kvmclock"} {
+		if !names[want] {
+			t.Errorf("%s missing from %v", want, names)
+		}
+	}
+	if names["ICH9-SMB"] || names["ioapic"] {
+		t.Errorf("smbus=off and KVM not applied: %v", names)
+	}
+	if _, ok := BoardDevices(Machine{Target: "aarch64", Type: "raspi3b"}); ok {
+		t.Error("raspi3b reported as modelled")
+	}
+}
