@@ -53,6 +53,9 @@ type Component struct {
 	Alias *EntryRef         `json:"alias,omitempty"`
 	Board bool              `json:"board,omitempty"`
 	Props map[string]string `json:"props,omitempty"`
+	// Parents is the QOM parent chain of Type, nearest first, when the QEMU binary's type
+	// list is known.
+	Parents []string `json:"parents,omitempty"`
 }
 
 // Origin locates a component in the input.
@@ -137,6 +140,7 @@ func component(j *policy.Judgement) Component {
 		Rule:    string(j.Rule),
 		Board:   c.Board,
 		Props:   c.Props,
+		Parents: c.Parents,
 	}
 	if c.Name != j.Type {
 		out.Name = c.Name

@@ -90,6 +90,10 @@ type Component struct {
 	// Carries lists, for a chardev whose only users are monitors, the indexes of those
 	// monitor components in [Config.Components]. It is empty for every other component.
 	Carries []int
+	// Parents is the QOM parent chain of the component's type, nearest first, when a type
+	// list of the QEMU binary is known (virtio-net-pci: virtio-net-pci-base, virtio-pci,
+	// pci-device, device, object).
+	Parents []string
 }
 
 // Prop returns the property value for key and whether it is set.
