@@ -287,8 +287,12 @@ func (p *parser) legacyFormat(r *record, opts *Opts, implied, readOnly string) b
 		opts.Set("driver", f)
 	}
 	if !hasFile || file == "" {
-		if _, ok := opts.Get("driver"); !ok {
+		_, hasDriver := opts.Get("driver")
+		if !hasDriver && !hasPrefixedKey(*opts, "file.") {
 			return false // an empty drive, such as a CD-ROM without a disc
+		}
+		if !hasDriver {
+			opts.Set("driver", "probe")
 		}
 		return true
 	}
@@ -319,6 +323,16 @@ func (p *parser) legacyFormat(r *record, opts *Opts, implied, readOnly string) b
 		opts.Set("driver", "probe")
 	}
 	return true
+}
+
+// hasPrefixedKey reports whether any key of opts starts with prefix.
+func hasPrefixedKey(opts Opts, prefix string) bool {
+	for _, o := range opts {
+		if strings.HasPrefix(o.Key, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // protocolOf returns the block protocol driver QEMU's bdrv_find_protocol picks for a

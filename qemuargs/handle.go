@@ -105,7 +105,8 @@ func impliedBy(r *record) string {
 func (p *parser) parseArg(r *record, implied string, json bool) (Opts, bool) {
 	var opts Opts
 	var err error
-	if json && strings.HasPrefix(strings.TrimSpace(r.arg), "{") {
+	// QEMU takes an argument as JSON when its first character is '{'.
+	if json && strings.HasPrefix(r.arg, "{") {
 		opts, err = ParseJSONOpts(r.arg)
 	} else {
 		opts, err = ParseOpts(r.arg, implied)

@@ -98,6 +98,8 @@ func TestParseOptions(t *testing.T) {
 			[]string{"block-driver https"}, nil},
 		{"drive snapshot overlay", "qemu-system-x86_64 -nodefaults -drive file=/a.qcow2,format=qcow2,snapshot=on,if=virtio",
 			[]string{"block-driver qcow2", "block-driver qcow2"}, nil},
+		{"drive with only file options", "qemu-system-x86_64 -nodefaults -drive file.driver=file,file.filename=/a.img,if=none",
+			[]string{"block-driver probe", "block-driver file"}, nil},
 		{"empty drive", "qemu-system-x86_64 -nodefaults -drive if=none,id=cd0,media=cdrom",
 			nil, []string{"block-driver probe", "block-driver file"}},
 		{"hda and cdrom", "qemu-system-x86_64 -hda /a.img -cdrom /b.iso -display none",
