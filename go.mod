@@ -7,4 +7,4 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require libvirt.org/go/libvirtxml v1.12008.0 // indirect
+require libvirt.org/go/libvirtxml v1.12008.0

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/qscope/qscope/catalog"
+	"github.com/qscope/qscope/domxml"
 	"github.com/qscope/qscope/policy"
 	"github.com/qscope/qscope/qemuargs"
 	"github.com/qscope/qscope/report"
@@ -20,12 +21,14 @@ var checkCommand = &command{
 	summary: "Judge a QEMU command line: list every component it instantiates, with its\n" +
 		"status, origin and deciding catalog entry, and say whether the level allows it.",
 	usage: "qscope check [flags] -- qemu-system-x86_64 ARGS...\n" +
-		"       qscope check [flags] --file FILE    (a shell-style command line; - for stdin)",
+		"       qscope check [flags] --file FILE      (a shell-style command line; - for stdin)\n" +
+		"       qscope check [flags] --libvirt FILE   (libvirt domain XML; - for stdin)",
 }
 
 // checkOptions are the flags of check.
 type checkOptions struct {
 	level, format, file, qemuVersion, target string
+	libvirt, arch                            string
 	catalogs                                 listFlag
 }
 
@@ -41,6 +44,10 @@ func checkFlags(fs *flag.FlagSet) *checkOptions {
 		"exactly (default: accept every option of QEMU 2.0 to the newest)")
 	fs.StringVar(&o.target, "target", "", "QEMU `target` such as x86_64, when the binary "+
 		"name does not give it")
+	fs.StringVar(&o.libvirt, "libvirt", "", "judge the libvirt domain XML in `file` (- for "+
+		"stdin) as the QEMU command line libvirt generates from it")
+	fs.StringVar(&o.arch, "arch", "", "with --libvirt: the guest `architecture` when the XML "+
+		"does not give one")
 	return o
 }
 
@@ -61,11 +68,19 @@ func runCheck(e *env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
+	var cfg *vm.Config
+	if o.libvirt != "" {
+		cfg, err = libvirtInput(e, o, fs.Args())
+		if err != nil {
+			return inputError(e, err)
+		}
+		return judge(e, cfg, cat, level, o.format)
+	}
 	argv, words, err := checkInput(e, o, fs.Args())
 	if err != nil {
 		return inputError(e, err)
 	}
-	cfg, err := qemuargs.Parse(argv, qemuargs.Options{Target: o.target,
+	cfg, err = qemuargs.Parse(argv, qemuargs.Options{Target: o.target,
 		QEMUVersion: o.qemuVersion})
 	if err != nil {
 		return parseError(e, err, words)
@@ -127,6 +142,23 @@ func checkInput(e *env, o *checkOptions, args []string) ([]string, []qemuargs.Wo
 		argv[i] = w.Text
 	}
 	return argv, words, nil
+}
+
+// libvirtInput reads the domain XML of --libvirt and returns the configuration libvirt
+// would start.
+func libvirtInput(e *env, o *checkOptions, args []string) (*vm.Config, error) {
+	if o.file != "" || len(args) > 0 {
+		return nil, errors.New("give --libvirt alone, without --file or a command line")
+	}
+	if o.target != "" || o.qemuVersion != "" {
+		return nil, errors.New("--target and --qemu-version apply to command lines; with " +
+			"--libvirt use --arch")
+	}
+	data, err := readInput(e, o.libvirt)
+	if err != nil {
+		return nil, err
+	}
+	return domxml.Parse(data, domxml.Options{Arch: o.arch})
 }
 
 func readInput(e *env, name string) ([]byte, error) {

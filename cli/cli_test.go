@@ -84,6 +84,47 @@ func TestCheckExitCodes(t *testing.T) {
 	}
 }
 
+func TestCheckLibvirt(t *testing.T) {
+	dir := filepath.Join(testcorpus.Dir(t), "libvirt-10.1")
+	xml, err := os.ReadFile(filepath.Join(dir, "x86_64-q35-headless.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, string(xml), "check", "--level", "accept", "--format", "json",
+		"--libvirt", "-")
+	if code != ExitAllowed {
+		t.Fatalf("exit code %d, want 0: %s", code, errOut)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	machines := 0
+	for _, c := range rep.Components {
+		if c.Kind != "machine" {
+			continue
+		}
+		machines++
+		if c.Origin == nil || !strings.HasPrefix(c.Origin.Path, "/domain/os/type") {
+			t.Errorf("machine origin = %+v, want a path under /domain/os/type", c.Origin)
+		}
+	}
+	if machines != 1 {
+		t.Errorf("%d machine components, want 1", machines)
+	}
+
+	for _, name := range []string{"vhost_queues-invalid.xml", "pci-bridge-negative-index-invalid.xml"} {
+		code, out, errOut = run(t, "", "check", "--libvirt", filepath.Join(dir, name))
+		if code != ExitInvalid || out != "" || !strings.Contains(errOut, "domxml: line") {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 with the XML error", name, code, errOut)
+		}
+	}
+	code, _, errOut = run(t, "", "check", "--libvirt", "x.xml", "--", "qemu-system-x86_64")
+	if code != ExitInvalid || !strings.Contains(errOut, "--libvirt alone") {
+		t.Errorf("--libvirt with argv: exit %d, stderr %q", code, errOut)
+	}
+}
+
 func TestCheckJSONContract(t *testing.T) {
 	code, out, errOut := run(t, "", append([]string{"check", "--format", "json", "--level",
 		"prohibit-insecure", "--"}, strings.Fields(kvmQ35)...)...)

@@ -112,6 +112,39 @@ func (p *parser) finish() {
 	for _, b := range f.board(p) {
 		p.cfg.Add(boardComponent(p.machine.name, b))
 	}
+	p.defaultRAM(f)
+}
+
+// defaultRAM adds the RAM backend that the machine creates under /objects when neither
+// -machine memory-backend= nor -numa memdev= provides guest RAM: memory-backend-ram, or
+// memory-backend-file with -mem-path (create_default_memdev and machine_run_board_init in
+// hw/core/machine.c, QEMU 7.2 and 10.0). The QOM trees of paused QEMU 7.2 VMs show it as
+// /objects/pc.ram on pc and q35 and /objects/mach-virt.ram on arm virt, also with
+// -nodefaults, so it is a board component.
+func (p *parser) defaultRAM(f *family) {
+	if f.ramID == "" {
+		return
+	}
+	if _, ok := p.machine.prop("memory-backend"); ok {
+		return
+	}
+	typ, sized := "memory-backend-ram", !f.ramNeedsSize
+	for _, r := range p.records {
+		switch {
+		case r.name == "mem-path":
+			typ = "memory-backend-file"
+		case r.name == "m":
+			sized = true
+		case r.name == "numa" && strings.Contains(r.arg, "memdev="):
+			return
+		}
+	}
+	if !sized {
+		return
+	}
+	p.cfg.Add(vm.Component{Kind: vm.KindObject, Name: typ,
+		Props: map[string]string{"id": f.ramID}, Board: true, Parent: p.machine.name,
+		ImpliedBy: "machine " + p.machine.name + " default RAM backend " + f.ramID})
 }
 
 // defaultPorts adds the default serial port, parallel port and monitor with their
@@ -225,24 +258,22 @@ func (p *parser) defaultDrives(f *family) {
 	}
 }
 
-// addUSB adds the USB host controllers of -usb, -usbdevice or usb=on.
+// addUSB adds the USB host controllers when the machine property usb is on, which
+// -machine usb=on, -usb and -usbdevice set in command-line order.
 func (p *parser) addUSB(f *family) {
-	if v, ok := p.machine.prop("usb"); ok {
-		if v == "on" {
-			p.enableUSB("machine property usb=on")
-		} else {
-			p.usb = false
-		}
-	}
-	if !p.usb {
+	if v, _ := p.machine.prop("usb"); v != "on" {
 		return
 	}
 	if f.usb == nil {
 		p.cfg.Note("machine " + p.machine.name + " has no USB bus; QEMU ignores -usb")
 		return
 	}
+	implied := "machine property usb=on"
+	if r := p.machine.usbRec; r != nil && r.name != "machine" && r.name != "M" {
+		implied = impliedBy(r)
+	}
 	for _, c := range f.usb(p) {
-		p.add(vm.KindDevice, c, nil, nil, p.usbOrigin)
+		p.add(vm.KindDevice, c, nil, nil, implied)
 	}
 }
 

@@ -40,6 +40,12 @@ type family struct {
 	// usb returns the USB host controllers that usb=on or -usb create, or nil when the
 	// board has no USB bus.
 	usb func(p *parser) []string
+	// ramID is the id of the RAM backend the machine creates under /objects
+	// (MachineClass default_ram_id in hw/i386/pc.c, hw/i386/microvm.c, hw/arm/virt.c and
+	// hw/core/null-machine.c, QEMU 7.2 and 10.0). ramNeedsSize is true when the machine has
+	// no RAM unless -m gives a size (default_ram_size 0, the none machine).
+	ramID        string
+	ramNeedsSize bool
 }
 
 // Ways a board attaches a drive of an interface.
@@ -131,6 +137,7 @@ var families = []*family{
 		drives:    pcDrives,
 		board:     pcBoard,
 		usb:       func(*parser) []string { return []string{"piix3-usb-uhci"} },
+		ramID:     "pc.ram",
 	},
 	{
 		name:         "q35",
@@ -156,6 +163,7 @@ var families = []*family{
 			return []string{"ich9-usb-ehci1", "ich9-usb-uhci1", "ich9-usb-uhci2",
 				"ich9-usb-uhci3"}
 		},
+		ramID: "pc.ram",
 	},
 	{
 		name:         "isapc",
@@ -171,6 +179,7 @@ var families = []*family{
 		drives:       map[string]string{"ide": attachDevice, "floppy": attachDevice},
 		board:        isapcBoard,
 		usb:          nil,
+		ramID:        "pc.ram",
 	},
 	{
 		name:         "microvm",
@@ -190,6 +199,7 @@ var families = []*family{
 			}
 			return []string{"sysbus-xhci"}
 		},
+		ramID: "microvm.ram",
 	},
 	{
 		name:         "none",
@@ -200,6 +210,7 @@ var families = []*family{
 		vga:    constant(""),
 		drives: map[string]string{"none": attachDevice, "virtio": attachDevice},
 		board:  func(*parser) []boardDevice { return nil },
+		ramID:  "ram", ramNeedsSize: true,
 	},
 	{
 		name:          "virt",
@@ -215,6 +226,7 @@ var families = []*family{
 		drives: map[string]string{"virtio": attachDevice, "pflash": attachBoard,
 			"none": attachDevice},
 		board: armVirtBoard,
+		ramID: "mach-virt.ram",
 	},
 }
 

@@ -47,8 +47,8 @@ func init() {
 		"audiodev": (*parser).handleAudiodev, "audio": (*parser).handleAudio,
 		"soundhw": (*parser).handleSoundhw,
 
-		"usb": (*parser).handleUSB, "usbdevice": (*parser).handleUSBDevice,
-		"fsdev": (*parser).handleFsdev, "virtfs": (*parser).handleVirtfs,
+		"usbdevice": (*parser).handleUSBDevice,
+		"fsdev":     (*parser).handleFsdev, "virtfs": (*parser).handleVirtfs,
 		"virtfs_synth": (*parser).handleVirtfs,
 		"tpmdev":       (*parser).handleTpmdev, "watchdog": (*parser).handleWatchdog,
 		"balloon": (*parser).handleBalloon,
@@ -362,16 +362,6 @@ func (p *parser) handleBalloon(r *record) {
 	}
 }
 
-func (p *parser) handleUSB(r *record) {
-	p.enableUSB(impliedBy(r))
-}
-
-func (p *parser) enableUSB(implied string) {
-	if !p.usb {
-		p.usb, p.usbOrigin = true, implied
-	}
-}
-
 // usbDevices maps -usbdevice names to device types.
 var usbDevices = map[string]string{
 	"tablet": "usb-tablet", "mouse": "usb-mouse", "keyboard": "usb-kbd",
@@ -382,7 +372,6 @@ var usbDevices = map[string]string{
 func (p *parser) handleUSBDevice(r *record) {
 	name, rest, _ := strings.Cut(r.arg, ":")
 	implied := impliedBy(r)
-	p.enableUSB(implied)
 	switch name {
 	case "disk":
 		d := p.addDrive(r, "none", Opts{{Key: "file", Value: rest, Offset: 5}}, implied)

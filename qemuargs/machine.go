@@ -13,6 +13,7 @@ type machineState struct {
 	opts    Opts    // merged properties, later options overriding earlier ones
 	typeRec *record // the option that set the type; nil when implied
 	accRec  *record // the option that set accel=; nil when none did
+	usbRec  *record // the option that last set usb (-machine, -usb or -usbdevice)
 	family  *family
 	version Version // the machine type version (pc-q35-4.2 is 4.2); zero for the newest
 	latest  bool    // an unversioned alias (q35, pc, virt) naming the newest version
@@ -60,6 +61,12 @@ func (p *parser) prepareMachine() {
 		case "no-acpi":
 			m.opts.Set("acpi", "off")
 			continue
+		case "usb", "usbdevice":
+			// QEMU turns these into the machine property usb=on where they stand, so a
+			// later -machine usb=off wins over them and they win over an earlier one.
+			m.opts.Set("usb", "on")
+			m.usbRec = r
+			continue
 		case "machine", "M":
 		default:
 			continue
@@ -81,6 +88,8 @@ func (p *parser) prepareMachine() {
 				m.typeRec = r
 			case "accel":
 				m.accRec = r
+			case "usb":
+				m.usbRec = r
 			}
 		}
 	}

@@ -118,9 +118,6 @@ type parser struct {
 	chardevData  map[int]bool
 	// drives collects -drive and shorthand drives for default-drive and device logic.
 	drives []*drive
-	// usb is set by -usb, -usbdevice and machine usb=on.
-	usb       bool
-	usbOrigin string
 	// fdcImplied is set once a floppy drive made QEMU add an isa-fdc the board lacks.
 	fdcImplied bool
 }

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/qscope/qscope/catalog"
+	"github.com/qscope/qscope/domxml"
+	"github.com/qscope/qscope/policy"
+)
+
+// DefaultHookConfig is the configuration file of libvirt-hook; QSCOPE_CONFIG overrides it.
+const DefaultHookConfig = "/etc/qscope/config.yaml"
+
+var libvirtHookCommand = &command{
+	name: "libvirt-hook",
+	summary: "Run as libvirt's QEMU hook (/etc/libvirt/hooks/qemu): judge the domain XML on\n" +
+		"stdin when libvirt prepares a start and reject the start when the level rejects it.",
+	usage: "qscope libvirt-hook DOMAIN OPERATION SUB-OPERATION EXTRA",
+}
+
+func init() {
+	libvirtHookCommand.run = runLibvirtHook
+	register(libvirtHookCommand, nil)
+}
+
+// hookConfig is the YAML configuration of libvirt-hook.
+type hookConfig struct {
+	// Level is the level starts are judged against; require-secure when empty.
+	Level string `yaml:"level"`
+	// Catalogs are catalog files layered over the embedded default, in order.
+	Catalogs []string `yaml:"catalogs"`
+}
+
+// runLibvirtHook follows libvirt's hook protocol: libvirt runs the hook with the domain
+// name, the operation, the sub-operation and an extra argument, and writes the domain XML
+// to stdin. A non-zero exit of the "prepare" operation makes libvirt abort the start and
+// show stderr; every other operation passes.
+func runLibvirtHook(e *env, args []string) int {
+	// libvirt writes the whole XML to stdin for every operation; reading it all avoids a
+	// broken pipe on libvirt's side.
+	data, readErr := io.ReadAll(e.stdin)
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintf(e.stdout, "usage: %s\n\n%s\n", libvirtHookCommand.usage,
+			libvirtHookCommand.summary)
+		return 0
+	}
+	if len(args) < 2 {
+		fmt.Fprintf(e.stderr, "qscope: libvirt-hook needs at least DOMAIN and OPERATION "+
+			"(usage: %s)\n", libvirtHookCommand.usage)
+		return ExitInvalid
+	}
+	if args[1] != "prepare" {
+		return ExitAllowed
+	}
+	if readErr != nil {
+		return hookFail(e, ExitInvalid, "reading the domain XML from stdin: %v", readErr)
+	}
+	level, cat, err := loadHookConfig()
+	if err != nil {
+		return hookFail(e, ExitInvalid, "%v; every start is rejected until the configuration "+
+			"is fixed", err)
+	}
+	cfg, err := domxml.Parse(data, domxml.Options{})
+	if err != nil {
+		return hookFail(e, ExitInvalid, "domain %s: %v", args[0], err)
+	}
+	res := policy.Evaluate(cfg, cat, level)
+	if res.Verdict != policy.RejectedVM {
+		return ExitAllowed
+	}
+	return hookFail(e, ExitRejected, "domain %s rejected at level %s: %s", args[0], level,
+		rejectedList(res))
+}
+
+// hookFail writes one line to stderr, which libvirt includes in its error message.
+func hookFail(e *env, code int, format string, args ...any) int {
+	msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")
+	fmt.Fprintf(e.stderr, "qscope: %s\n", msg)
+	return code
+}
+
+// rejectedList names every rejected component as "kind type (status)".
+func rejectedList(res *policy.Result) string {
+	var parts []string
+	for _, j := range res.Judgements {
+		if j.Finding == policy.Rejected {
+			parts = append(parts, fmt.Sprintf("%s %s (%s)", j.Component.Kind, j.Type, j.Status))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// hookConfigPath returns the configuration file: $QSCOPE_CONFIG or the default.
+func hookConfigPath() string {
+	if p := os.Getenv("QSCOPE_CONFIG"); p != "" {
+		return p
+	}
+	return DefaultHookConfig
+}
+
+// loadHookConfig reads the configuration. A missing file gives the defaults (level
+// require-secure, the embedded catalog); a file that does not parse, has unknown fields,
+// names an invalid level or a catalog that does not load is an error.
+func loadHookConfig() (policy.Level, *catalog.Catalog, error) {
+	path := hookConfigPath()
+	var hc hookConfig
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return "", nil, fmt.Errorf("configuration %s: %w", path, err)
+	default:
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&hc); err != nil && !errors.Is(err, io.EOF) {
+			return "", nil, fmt.Errorf("configuration %s: invalid: %v", path, err)
+		}
+	}
+	if hc.Level == "" {
+		hc.Level = string(policy.RequireSecure)
+	}
+	level, err := policy.ParseLevel(hc.Level)
+	if err != nil {
+		return "", nil, fmt.Errorf("configuration %s: %w", path, err)
+	}
+	cat, err := loadCatalog(hc.Catalogs)
+	if err != nil {
+		return "", nil, fmt.Errorf("configuration %s: catalog: %w", path, err)
+	}
+	return level, cat, nil
+}

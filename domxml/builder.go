@@ -1,0 +1,169 @@
+package domxml
+
+import (
+	"fmt"
+	"strings"
+
+	"libvirt.org/go/libvirtxml"
+)
+
+// tag records where one argv word came from.
+type tag struct {
+	// path is the XML path of the element that generated the option.
+	path string
+	// implied describes what libvirt added by itself; empty for what the XML states.
+	implied string
+}
+
+// where describes the tag for implied-by texts.
+func (t tag) where() string {
+	if t.implied != "" {
+		return t.implied
+	}
+	return t.path
+}
+
+// builder generates the QEMU argv of one domain, as libvirt's qemuBuildCommandLine does.
+type builder struct {
+	dom    *libvirtxml.Domain
+	idx    *xmlIndex
+	accel  string // tcg, kvm or hvf
+	arch   string // libvirt's architecture name
+	target string // QEMU target
+	// machine is the machine type as the XML names it (or libvirt's default).
+	machine string
+	argv    []string
+	tags    []tag
+	errs    ErrorList
+	// pci places PCI devices and adds the controllers libvirt adds.
+	pci *pciSet
+	// dev is the domain's device list after libvirt's post-parse defaults.
+	dev *devices
+}
+
+// fail returns an *Error for the element at path.
+func (b *builder) fail(path, format string, args ...any) *Error {
+	return &Error{Path: path, Line: b.idx.line(path), Msg: fmt.Sprintf(format, args...)}
+}
+
+// errorf records an error for the element at path.
+func (b *builder) errorf(path, format string, args ...any) {
+	b.errs = append(b.errs, b.fail(path, format, args...))
+}
+
+// emit appends option (with its argument, when given) as written by the element at path.
+func (b *builder) emit(path, option string, arg ...string) {
+	b.emitTagged(tag{path: path}, option, arg...)
+}
+
+// emitImplied appends an option that libvirt adds by itself; why names the rule.
+func (b *builder) emitImplied(why, option string, arg ...string) {
+	b.emitTagged(tag{implied: why}, option, arg...)
+}
+
+func (b *builder) emitTagged(t tag, option string, arg ...string) {
+	if len(b.argv) == 0 {
+		b.argv = append(b.argv, b.binary())
+		b.tags = append(b.tags, tag{path: "/domain/devices/emulator"})
+	}
+	b.argv = append(b.argv, option)
+	b.tags = append(b.tags, t)
+	for _, a := range arg {
+		b.argv = append(b.argv, a)
+		b.tags = append(b.tags, t)
+	}
+}
+
+// binary returns argv[0]: the emulator, or qemu-system-TARGET when the XML names none.
+func (b *builder) binary() string {
+	if e := b.emulator(); e != "" {
+		return e
+	}
+	return "/usr/bin/qemu-system-" + b.target
+}
+
+// kv formats QemuOpts: first (an implied key's value) followed by key=value pairs, with
+// commas in values doubled. Pairs with an empty value are left out.
+func kv(first string, pairs ...string) string {
+	var b strings.Builder
+	b.WriteString(escape(first))
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(pairs[i])
+		b.WriteByte('=')
+		b.WriteString(escape(pairs[i+1]))
+	}
+	return b.String()
+}
+
+func escape(s string) string { return strings.ReplaceAll(s, ",", ",,") }
+
+// device emits -device DRIVER,pairs... for the element at path.
+func (b *builder) device(path, driver string, pairs ...string) {
+	b.emit(path, "-device", kv(driver, pairs...))
+}
+
+// object emits -object TYPE,pairs... for the element at path.
+func (b *builder) object(path, typ string, pairs ...string) {
+	b.emit(path, "-object", kv(typ, pairs...))
+}
+
+// build generates the whole command line in libvirt's order.
+func (b *builder) build() {
+	b.dev = b.postParse()
+	if len(b.errs) > 0 {
+		return
+	}
+	b.pci = b.assignPCI()
+	b.buildMasterKey()
+	b.buildPRManager()
+	b.buildPflash()
+	b.buildMachine()
+	b.buildAccel()
+	b.buildCPU()
+	b.buildMemory()
+	b.buildIOThreads()
+	b.buildNUMA()
+	b.buildVMGenID()
+	b.buildDisplayNone()
+	b.emitImplied("libvirt's defaults", "-nodefaults")
+	b.buildMonitor()
+	b.buildIOMMU()
+	b.buildControllers()
+	b.buildMemoryDevices()
+	b.buildHubs()
+	b.buildCCID()
+	b.buildDisks()
+	b.buildFilesystems()
+	b.buildInterfaces()
+	b.buildSmartcards()
+	b.buildSerials()
+	b.buildParallels()
+	b.buildChannels()
+	b.buildConsoles()
+	b.buildTPMs()
+	b.buildInputs()
+	b.buildAudio()
+	b.buildGraphics()
+	b.buildVideos()
+	b.buildSounds()
+	b.buildWatchdogs()
+	b.buildRedirdevs()
+	b.buildHostdevs()
+	b.buildMemballoon()
+	b.buildRNGs()
+	b.buildNVRAM()
+	b.buildVMCoreInfo()
+	b.buildLaunchSecurity()
+	b.buildCommandline()
+	b.buildPanics()
+	b.buildShmems()
+	b.buildVsock()
+	b.buildCrypto()
+	b.buildPstore()
+}

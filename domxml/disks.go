@@ -1,0 +1,318 @@
+package domxml
+
+import (
+	"fmt"
+	"strings"
+
+	"libvirt.org/go/libvirtxml"
+)
+
+// networkDrivers maps <source protocol> of network disks to QEMU block drivers.
+var networkDrivers = map[string]string{
+	"nbd": "nbd", "rbd": "rbd", "sheepdog": "sheepdog", "gluster": "gluster",
+	"iscsi": "iscsi", "http": "http", "https": "https", "ftp": "ftp", "ftps": "ftps",
+	"tftp": "tftp", "ssh": "ssh", "vxhs": "vxhs", "nfs": "nfs",
+}
+
+// formats maps <driver type> to QEMU format drivers; iso is rejected as libvirt does.
+var formats = map[string]string{
+	"raw": "raw", "qcow2": "qcow2", "qcow": "qcow", "qed": "qed", "vmdk": "vmdk",
+	"vdi": "vdi", "vpc": "vpc", "vhdx": "vhdx", "bochs": "bochs", "cloop": "cloop",
+	"dmg": "dmg", "parallels": "parallels", "luks": "luks", "fat": "vvfat",
+}
+
+// buildDisks emits each disk's block nodes and its device (qemuBuildDisksCommandLine).
+func (b *builder) buildDisks() {
+	for i := range b.devs().Disks {
+		b.buildDisk(&b.devs().Disks[i], fmt.Sprintf("/domain/devices/disk[%d]", i+1), i)
+	}
+	b.buildFloppyController()
+}
+
+func (b *builder) buildDisk(d *libvirtxml.DomainDisk, path string, n int) {
+	if d.Target == nil {
+		b.errorf(path, "missing <target>")
+		return
+	}
+	bus, device := diskBus(d), d.Device
+	if device == "" {
+		device = "disk"
+	}
+	node := fmt.Sprintf("libvirt-%d", len(b.devs().Disks)-n)
+	drive := ""
+	if b.hasMedium(d, path) {
+		drive = b.blockChain(d, path, node, device)
+	}
+	if bus == "sd" {
+		b.emit(path, "-drive", kv("", "if", "sd", "index", fmt.Sprint(n), "file",
+			b.sourcePath(d)))
+		return
+	}
+	drv := b.diskDevice(d, path, bus, device)
+	if drv == "" {
+		return
+	}
+	b.device(path+"/target", drv, "drive", drive, "id", fmt.Sprintf("disk%d", n))
+}
+
+// hasMedium reports whether the disk has a source: an empty CD-ROM or floppy has none.
+func (b *builder) hasMedium(d *libvirtxml.DomainDisk, path string) bool {
+	s := d.Source
+	if s == nil {
+		return false
+	}
+	typ := b.typeAttr(path)
+	switch {
+	case typ == "file" || typ == "":
+		return s.File != nil && s.File.File != ""
+	case typ == "block":
+		return s.Block != nil && s.Block.Dev != ""
+	case typ == "dir":
+		return s.Dir != nil && s.Dir.Dir != ""
+	}
+	return true
+}
+
+// sourcePath returns the file or device of a local disk, for -drive if=sd.
+func (b *builder) sourcePath(d *libvirtxml.DomainDisk) string {
+	switch {
+	case d.Source == nil:
+		return ""
+	case d.Source.File != nil:
+		return d.Source.File.File
+	case d.Source.Block != nil:
+		return d.Source.Block.Dev
+	}
+	return ""
+}
+
+// blockChain emits the block nodes of a disk's source and its backing chain, and returns
+// the node name the device uses.
+func (b *builder) blockChain(d *libvirtxml.DomainDisk, path, node, device string) string {
+	format := ""
+	if d.Driver != nil {
+		format = d.Driver.Type
+	}
+	top := b.blockSource(path, path+"/source", d.Source, format, node, device, d.Encryption)
+	for bs, i := d.BackingStore, 1; bs != nil && bs.Source != nil; bs, i = bs.BackingStore,
+		i+1 {
+		p := path + strings.Repeat("/backingStore", i)
+		if b.typeAttr(p) == "" {
+			break
+		}
+		f := ""
+		if bs.Format != nil {
+			f = bs.Format.Type
+		}
+		b.blockSource(p, p+"/source", bs.Source, f, fmt.Sprintf("%s-backing%d", node, i),
+			device, nil)
+	}
+	if d.Driver != nil && d.Driver.CopyOnRead == "on" {
+		b.emit(path+"/driver", "-blockdev", kv("", "driver", "copy-on-read", "node-name",
+			node+"-CoR", "file", top))
+		return node + "-CoR"
+	}
+	return top
+}
+
+// blockSource emits the protocol node and the format node of one source and returns the
+// format node's name. elem is the element whose type attribute gives the source type.
+func (b *builder) blockSource(elem, path string, s *libvirtxml.DomainDiskSource,
+	format, node, device string, enc *libvirtxml.DomainDiskEncryption) string {
+	proto, pairs := b.protocol(elem, s, device)
+	if proto == "" {
+		return ""
+	}
+	storage := node + "-storage"
+	b.emit(path, "-blockdev", kv("", append([]string{"driver", proto, "node-name", storage},
+		pairs...)...))
+	b.storageSecrets(path, s, storage)
+	if elem == path[:len(path)-len("/source")] && b.diskAuth(elem) {
+		b.object(path, "secret", "id", storage+"-auth-secret0")
+	}
+	if proto == "vvfat" {
+		return storage
+	}
+	if enc == nil && s.Encryption != nil {
+		enc = s.Encryption
+	}
+	f := b.formatDriver(path, format, enc)
+	if f == "" {
+		return storage
+	}
+	if enc != nil && enc.Format == "luks" && len(enc.Secrets) > 0 {
+		b.object(path, "secret", "id", node+"-format-encryption-secret0")
+	}
+	b.emit(path, "-blockdev", kv("", "node-name", node+"-format", "driver", f, "file",
+		storage))
+	return node + "-format"
+}
+
+// formatDriver returns the format driver of a source: <driver type>, raw by default, luks
+// for raw images with LUKS encryption, "" for an error.
+func (b *builder) formatDriver(path, format string, enc *libvirtxml.DomainDiskEncryption) string {
+	if format == "" || format == "aio" {
+		format = "raw"
+	}
+	if format == "iso" {
+		b.errorf(path, "storage format 'iso' is not directly supported by QEMU, use 'raw' "+
+			"instead")
+		return ""
+	}
+	if format == "raw" && enc != nil && (enc.Format == "luks" || enc.Format == "luks2") {
+		return "luks"
+	}
+	f, ok := formats[format]
+	if !ok {
+		b.errorf(path, "unknown storage format %q", format)
+	}
+	return f
+}
+
+// protocol returns the protocol driver of a source with the properties that decide its
+// catalog entry, or "" when the source makes no block node.
+func (b *builder) protocol(elem string, s *libvirtxml.DomainDiskSource,
+	device string) (string, []string) {
+	switch {
+	case s.File != nil:
+		return "file", []string{"filename", s.File.File}
+	case s.Block != nil:
+		if device == "cdrom" && isHostCDROM(s.Block.Dev) {
+			return "host_cdrom", []string{"filename", s.Block.Dev}
+		}
+		return "host_device", []string{"filename", s.Block.Dev}
+	case s.Dir != nil:
+		return "vvfat", []string{"dir", s.Dir.Dir}
+	case s.Network != nil:
+		return b.networkProtocol(elem, s.Network)
+	case s.NVME != nil:
+		return "nvme", nil
+	case s.VHostUser != nil:
+		return "", nil
+	case s.VHostVDPA != nil:
+		return "virtio-blk-vhost-vdpa", []string{"path", s.VHostVDPA.Dev}
+	case s.Volume != nil:
+		b.errorf(elem+"/source", "disk source type volume names storage pool %q: qscope "+
+			"cannot resolve pool volumes; give the file, block device or network source",
+			s.Volume.Pool)
+		return "", nil
+	}
+	b.errorf(elem, "unknown disk type %q", b.typeAttr(elem))
+	return "", nil
+}
+
+func (b *builder) networkProtocol(elem string, n *libvirtxml.DomainDiskSourceNetwork) (string,
+	[]string) {
+	drv, ok := networkDrivers[n.Protocol]
+	if !ok {
+		b.errorf(elem+"/source", "unknown network disk protocol %q", n.Protocol)
+		return "", nil
+	}
+	var pairs []string
+	if len(n.Hosts) > 0 {
+		h := n.Hosts[0]
+		pairs = append(pairs, "server.host", h.Name, "server.port", h.Port)
+		if h.Socket != "" {
+			pairs = append(pairs, "server.path", h.Socket)
+		}
+	}
+	if n.TLS == "yes" {
+		pairs = append(pairs, "tls-creds", "objlibvirt-storage_tls0")
+	}
+	return drv, pairs
+}
+
+// diskAuth reports whether the disk at path has an <auth> element of its own.
+func (b *builder) diskAuth(path string) bool {
+	return b.idx.lookup(path+"/auth") != nil
+}
+
+// storageSecrets emits the secret objects that carry a network source's credentials.
+func (b *builder) storageSecrets(path string, s *libvirtxml.DomainDiskSource, node string) {
+	if s.Network != nil && s.Network.Auth != nil {
+		b.object(path, "secret", "id", node+"-auth-secret0")
+	}
+	if s.Network != nil && s.Network.TLS == "yes" {
+		b.object(path, "tls-creds-x509", "id", "objlibvirt-storage_tls0", "endpoint",
+			"client")
+	}
+}
+
+// diskDevice returns the QEMU device of a disk (qemuBuildDiskDeviceProps).
+func (b *builder) diskDevice(d *libvirtxml.DomainDisk, path, bus, device string) string {
+	switch bus {
+	case "virtio":
+		base := "virtio-blk-"
+		if d.Source != nil && d.Source.VHostUser != nil {
+			base = "vhost-user-blk-"
+			b.emit(path+"/source", "-chardev", kv("socket", "id", "chr-vu-"+
+				fmt.Sprint(len(b.argv)), "path", unixPath((*libvirtxml.DomainChardevSource)(d.Source.VHostUser))))
+		}
+		return base + b.virtioBus(path, toAddr(d.Address)) + transitional(d.Model)
+	case "ide", "sata":
+		return pick(device == "cdrom", "ide-cd", "ide-hd")
+	case "scsi":
+		return scsiDiskDevice(device, d)
+	case "usb":
+		if d.Model == "usb-bot" {
+			b.device(path, "usb-bot", "id", "usb-disk"+fmt.Sprint(len(b.argv)))
+			return pick(device == "cdrom", "scsi-cd", "scsi-hd")
+		}
+		return "usb-storage"
+	case "fdc":
+		return "floppy"
+	case "xen", "uml":
+		b.errorf(path+"/target", "disk bus %q is not supported by QEMU", bus)
+		return ""
+	}
+	b.errorf(path+"/target", "unknown disk bus %q", bus)
+	return ""
+}
+
+// isHostCDROM reports whether a block device is a CD-ROM drive, for which libvirt uses
+// QEMU's host_cdrom driver. libvirt asks the host kernel; qscope goes by the usual device
+// names /dev/cdrom* and /dev/sr*.
+func isHostCDROM(dev string) bool {
+	return strings.HasPrefix(dev, "/dev/cdrom") || strings.HasPrefix(dev, "/dev/sr")
+}
+
+// unixPath returns the socket path of a UNIX chardev source.
+func unixPath(s *libvirtxml.DomainChardevSource) string {
+	if s != nil && s.UNIX != nil {
+		return s.UNIX.Path
+	}
+	return ""
+}
+
+func scsiDiskDevice(device string, d *libvirtxml.DomainDisk) string {
+	switch device {
+	case "cdrom":
+		return "scsi-cd"
+	case "lun":
+		return "scsi-block"
+	}
+	return "scsi-hd"
+}
+
+func pick(cond bool, yes, no string) string {
+	if cond {
+		return yes
+	}
+	return no
+}
+
+// buildFloppyController emits the isa-fdc that newer q35 machines need for floppy disks:
+// q35 dropped the built-in floppy controller in QEMU 4.0 (pc-q35-4.0).
+func (b *builder) buildFloppyController() {
+	if !b.isQ35() {
+		return
+	}
+	for i := range b.devs().Disks {
+		d := &b.devs().Disks[i]
+		if diskBus(d) == "fdc" {
+			b.emitImplied("libvirt: the floppy controller of q35 for "+
+				fmt.Sprintf("/domain/devices/disk[%d]", i+1), "-device", "isa-fdc")
+			return
+		}
+	}
+}

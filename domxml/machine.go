@@ -1,0 +1,236 @@
+package domxml
+
+import "strings"
+
+func isX86(arch string) bool { return arch == "x86_64" || arch == "i686" }
+
+func isARM(arch string) bool {
+	return arch == "aarch64" || strings.HasPrefix(arch, "armv")
+}
+
+func isPPC64(arch string) bool { return strings.HasPrefix(arch, "ppc64") }
+
+func isS390(arch string) bool { return strings.HasPrefix(arch, "s390") }
+
+func isRISCV(arch string) bool { return strings.HasPrefix(arch, "riscv") }
+
+// isQ35 follows libvirt's qemuDomainMachineIsQ35.
+func (b *builder) isQ35() bool {
+	return isX86(b.arch) && (b.machine == "q35" || strings.HasPrefix(b.machine, "pc-q35"))
+}
+
+// isI440FX follows libvirt's qemuDomainMachineIsI440FX.
+func (b *builder) isI440FX() bool {
+	m := b.machine
+	return isX86(b.arch) && (m == "pc" || strings.HasPrefix(m, "pc-0.") ||
+		strings.HasPrefix(m, "pc-1.") || strings.HasPrefix(m, "pc-i440fx-") ||
+		strings.HasPrefix(m, "rhel"))
+}
+
+func (b *builder) isARMVirt() bool {
+	return isARM(b.arch) && (b.machine == "virt" || strings.HasPrefix(b.machine, "virt-"))
+}
+
+func (b *builder) isRISCVVirt() bool {
+	return isRISCV(b.arch) && b.machine == "virt"
+}
+
+func (b *builder) isPSeries() bool {
+	return isPPC64(b.arch) && (b.machine == "pseries" || strings.HasPrefix(b.machine,
+		"pseries-"))
+}
+
+func (b *builder) isLoongArchVirt() bool {
+	return b.arch == "loongarch64" && b.machine == "virt"
+}
+
+// hasPCIeRoot reports whether the machine's root bus is PCI Express.
+func (b *builder) hasPCIeRoot() bool {
+	return b.isQ35() || b.isARMVirt() || b.isRISCVVirt() || b.isLoongArchVirt()
+}
+
+// hasPCIRoot reports whether the machine's root bus is conventional PCI.
+func (b *builder) hasPCIRoot() bool {
+	switch {
+	case b.isI440FX(), b.isPSeries():
+		return true
+	case isARM(b.arch):
+		return b.machine == "versatilepb"
+	case b.arch == "ppc", b.arch == "alpha", b.arch == "sparc64", strings.HasPrefix(b.arch,
+		"sh4"):
+		return true
+	case strings.HasPrefix(b.arch, "mips"):
+		return strings.HasPrefix(b.machine, "malta")
+	}
+	return false
+}
+
+// supportsPCI reports whether the machine has a PCI bus for devices.
+func (b *builder) supportsPCI() bool {
+	if b.hasPCIeRoot() || b.hasPCIRoot() {
+		return true
+	}
+	return isS390(b.arch) && b.dev != nil && b.dev.zpci
+}
+
+// hasBuiltinIDE follows libvirt's qemuDomainHasBuiltinIDE.
+func (b *builder) hasBuiltinIDE() bool {
+	return b.isI440FX() || b.machine == "malta" || b.machine == "sun4u" ||
+		b.machine == "g3beige" || b.machine == "isapc"
+}
+
+// virtioBus returns the bus suffix of a virtio device at addr: pci, ccw or device
+// (virtio-mmio), following libvirt's default address types when addr gives none.
+func (b *builder) virtioBus(path string, addr *addrInfo) string {
+	switch {
+	case addr != nil && addr.pci:
+		return "pci"
+	case addr != nil && addr.ccw:
+		return "ccw"
+	case addr != nil && addr.mmio:
+		return "device"
+	case addr != nil && addr.other != "":
+		b.errorf(path, "address type %q cannot carry a virtio device", addr.other)
+		return "pci"
+	case isS390(b.arch):
+		return "ccw"
+	case b.supportsPCI():
+		return "pci"
+	}
+	return "device"
+}
+
+// transitional returns the driver-name suffix of a virtio model: -transitional,
+// -non-transitional or nothing.
+func transitional(model string) string {
+	switch model {
+	case "virtio-transitional":
+		return "-transitional"
+	case "virtio-non-transitional":
+		return "-non-transitional"
+	}
+	return ""
+}
+
+// buildMachine emits -machine with the properties that decide which devices the board
+// creates, as qemuBuildMachineCommandLine writes them.
+func (b *builder) buildMachine() {
+	pairs := []string{"usb", "off", "dump-guest-core", "off"}
+	if b.dev.ramBackend != "" {
+		pairs = append(pairs, "memory-backend", b.dev.ramBackend)
+	}
+	f := b.dom.Features
+	if b.machineHasACPI() {
+		pairs = append(pairs, "acpi", onOff(f != nil && f.ACPI != nil))
+	}
+	if isX86(b.arch) && b.hpetOff() {
+		pairs = append(pairs, "hpet", "off")
+	}
+	if f != nil && f.VMPort != nil && f.VMPort.State != "" {
+		pairs = append(pairs, "vmport", onOff(f.VMPort.State == "on"))
+	}
+	if f != nil && f.PS2 != nil && f.PS2.State == "off" {
+		pairs = append(pairs, "i8042", "off")
+	}
+	if f != nil && f.SMM != nil && f.SMM.State != "" {
+		pairs = append(pairs, "smm", onOff(f.SMM.State == "on"))
+	}
+	if b.isARMVirt() {
+		pairs = append(pairs, "gic-version", b.gicVersion())
+		if b.dev.smmuv3 {
+			pairs = append(pairs, "iommu", "smmuv3")
+		}
+	}
+	if f != nil && f.IOAPIC != nil && f.IOAPIC.Driver == "qemu" {
+		pairs = append(pairs, "kernel_irqchip", "split")
+	}
+	if b.dom.LaunchSecurity != nil {
+		pairs = append(pairs, "confidential-guest-support", "lsec0")
+	}
+	b.emit("/domain/os/type", "-machine", kv(b.machine, pairs...))
+}
+
+// gicVersion returns the GIC version of the arm virt machine: the one <features><gic>
+// names, or libvirt's choice (qemuDomainDefEnableDefaultFeatures): GICv2 under TCG, the
+// host's GIC under KVM, which qscope takes to be GICv3 as on current arm64 servers.
+func (b *builder) gicVersion() string {
+	if f := b.dom.Features; f != nil && f.GIC != nil && f.GIC.Version != "" {
+		return f.GIC.Version
+	}
+	if b.accel == "kvm" {
+		return "3"
+	}
+	return "2"
+}
+
+// machineHasACPI reports whether libvirt writes acpi= for the machine: x86 machines other
+// than isapc, and the arm, riscv and loongarch virt machines.
+func (b *builder) machineHasACPI() bool {
+	return (isX86(b.arch) && b.machine != "isapc") || b.isARMVirt() || b.isRISCVVirt() ||
+		b.isLoongArchVirt()
+}
+
+func (b *builder) hpetOff() bool {
+	if b.dom.Clock == nil {
+		return false
+	}
+	for _, t := range b.dom.Clock.Timer {
+		if t.Name == "hpet" && t.Present == "no" {
+			return true
+		}
+	}
+	return false
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// buildAccel emits -accel.
+func (b *builder) buildAccel() {
+	b.emit("/domain", "-accel", b.accel)
+}
+
+// buildCPU emits -cpu for a CPU model or mode the XML gives.
+func (b *builder) buildCPU() {
+	cpu := b.dom.CPU
+	if cpu == nil {
+		return
+	}
+	switch {
+	case cpu.Mode == "host-passthrough" || cpu.Mode == "host-model" && b.accel == "kvm":
+		b.emit("/domain/cpu", "-cpu", "host")
+	case cpu.Mode == "maximum":
+		b.emit("/domain/cpu", "-cpu", "max")
+	case cpu.Model != nil && cpu.Model.Value != "":
+		b.emit("/domain/cpu/model", "-cpu", cpu.Model.Value)
+	}
+}
+
+// buildDisplayNone emits -display none for a domain without graphics.
+func (b *builder) buildDisplayNone() {
+	if len(b.dev.graphics) == 0 {
+		b.emitImplied("libvirt: no <graphics>", "-display", "none")
+	}
+}
+
+// buildMonitor emits the QMP monitor libvirt talks to: a UNIX socket in the domain's
+// private directory, which libvirt opens and passes to QEMU.
+func (b *builder) buildMonitor() {
+	why := "libvirt's QMP monitor"
+	path := "/var/lib/libvirt/qemu/domain-" + b.dom.Name + "/monitor.sock"
+	b.emitImplied(why, "-chardev", kv("socket", "id", "charmonitor", "path", path,
+		"server", "on", "wait", "off"))
+	b.emitImplied(why, "-mon", "chardev=charmonitor,id=monitor,mode=control")
+}
+
+// buildMasterKey emits the secret object libvirt uses to encrypt every other secret it
+// passes to QEMU.
+func (b *builder) buildMasterKey() {
+	b.emitImplied("libvirt's master key secret", "-object", kv("secret", "id", "masterKey0",
+		"format", "raw", "file", "/var/lib/libvirt/qemu/domain-"+b.dom.Name+
+			"/master-key.aes"))
+}

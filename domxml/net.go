@@ -1,0 +1,104 @@
+package domxml
+
+import (
+	"fmt"
+
+	"libvirt.org/go/libvirtxml"
+)
+
+// netModel returns an interface's model, or libvirt's default for the machine
+// (qemuDomainDefaultNetModel).
+func (b *builder) netModel(n *libvirtxml.DomainInterface) string {
+	if n.Model != nil && n.Model.Type != "" {
+		return n.Model.Type
+	}
+	switch {
+	case isS390(b.arch), b.isLoongArchVirt(), b.isRISCVVirt(), b.isARMVirt():
+		return "virtio"
+	case isARM(b.arch) && b.machine == "versatilepb":
+		return "smc91c111"
+	case isARM(b.arch):
+		return "lan9118"
+	case b.isPSeries():
+		return "spapr-vlan"
+	}
+	return "rtl8139"
+}
+
+// netdevType returns the QEMU network backend of an interface type
+// (qemuBuildHostNetProps), or "" for a type that has none.
+func (b *builder) netdevType(path string, n *libvirtxml.DomainInterface) string {
+	s := n.Source
+	switch {
+	case s == nil:
+	case s.User != nil:
+		if n.Backend != nil && n.Backend.Type == "passt" {
+			return "stream"
+		}
+		return "user"
+	case s.Ethernet != nil, s.Network != nil, s.Bridge != nil, s.Direct != nil:
+		return "tap"
+	case s.VHostUser != nil:
+		return "vhost-user"
+	case s.Server != nil, s.Client != nil, s.MCast != nil, s.UDP != nil:
+		return "socket"
+	case s.VDPA != nil:
+		return "vhost-vdpa"
+	case s.Hostdev != nil:
+		return ""
+	}
+	b.errorf(path, "interface type %q is not supported by QEMU", b.typeAttr(path))
+	return ""
+}
+
+// buildInterfaces emits each interface's backend and NIC (qemuBuildInterfaceCommandLine).
+func (b *builder) buildInterfaces() {
+	for i := range b.devs().Interfaces {
+		n := &b.devs().Interfaces[i]
+		path := fmt.Sprintf("/domain/devices/interface[%d]", i+1)
+		if n.Source != nil && n.Source.Hostdev != nil {
+			b.device(path, "vfio-pci", "id", fmt.Sprintf("hostdev-net%d", i))
+			continue
+		}
+		typ := b.netdevType(path, n)
+		if typ == "" {
+			continue
+		}
+		id := fmt.Sprintf("hostnet%d", i)
+		if typ == "vhost-user" {
+			b.vhostUserChardev(path, n.Source.VHostUser, "charnet"+fmt.Sprint(i))
+		}
+		b.emit(path, "-netdev", kv(typ, "id", id, "chardev", pick(typ == "vhost-user",
+			"charnet"+fmt.Sprint(i), "")))
+		b.nic(path, n, id)
+	}
+}
+
+// vhostUserChardev emits the UNIX socket chardev of a vhost-user interface.
+func (b *builder) vhostUserChardev(path string, s *libvirtxml.DomainInterfaceSourceVHostUser,
+	id string) {
+	p, mode := "", ""
+	if s != nil && s.Chardev != nil && s.Chardev.UNIX != nil {
+		p, mode = s.Chardev.UNIX.Path, s.Chardev.UNIX.Mode
+	}
+	b.emit(path+"/source", "-chardev", kv("socket", "id", id, "path", p, "server",
+		onOff(mode == "server")))
+}
+
+// nic emits the guest device of an interface.
+func (b *builder) nic(path string, n *libvirtxml.DomainInterface, netdev string) {
+	model := b.netModel(n)
+	driver := model
+	switch model {
+	case "virtio", "virtio-transitional", "virtio-non-transitional":
+		driver = "virtio-net-" + b.virtioBus(path, toAddr(n.Address)) + transitional(model)
+	case "netfront":
+		b.errorf(path+"/model", "interface model netfront exists only for Xen")
+		return
+	}
+	p := path + "/model"
+	if n.Model == nil {
+		p = path
+	}
+	b.device(p, driver, "netdev", netdev)
+}
