@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -79,11 +80,30 @@ func Launch(ctx context.Context, binary string, args ...string) (*Process, error
 		p.Close()
 		return nil, err
 	}
-	if p.Conn, err = Dial(ctx, p.Socket); err != nil {
+	if p.Conn, err = p.dial(ctx); err != nil {
 		p.Close()
 		return nil, p.explain(err)
 	}
 	return p, nil
+}
+
+// dial connects to the new socket. QEMU creates the socket file with bind() before it
+// calls listen(), so a connection in between is refused; dial retries those until QEMU
+// exits or ctx ends.
+func (p *Process) dial(ctx context.Context) (*Conn, error) {
+	for {
+		conn, err := Dial(ctx, p.Socket)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+			return conn, err
+		}
+		select {
+		case <-p.exited:
+			return nil, err
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 // checkQEMU runs binary --version and requires QEMU's version banner, so that a wrong path

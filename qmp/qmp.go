@@ -134,7 +134,7 @@ func dialError(path string, err error) error {
 			"socket (for libvirt VMs, root or the qemu user)", path)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("qmp: %s: connection refused; nothing listens on the socket "+
-			"(QEMU may have exited)", path)
+			"(QEMU may have exited): %w", path, syscall.ECONNREFUSED)
 	}
 	return fmt.Errorf("qmp: connecting to %s: %w", path, err)
 }
