@@ -29,6 +29,7 @@ var checkCommand = &command{
 type checkOptions struct {
 	level, format, file, qemuVersion, target string
 	libvirt, arch                            string
+	qemuBinary, profile                      string
 	catalogs                                 listFlag
 }
 
@@ -48,6 +49,10 @@ func checkFlags(fs *flag.FlagSet) *checkOptions {
 		"stdin) as the QEMU command line libvirt generates from it")
 	fs.StringVar(&o.arch, "arch", "", "with --libvirt: the guest `architecture` when the XML "+
 		"does not give one")
+	fs.StringVar(&o.qemuBinary, "qemu", "", "check against the QEMU `binary`: resolve machine "+
+		"aliases, reject types it lacks, show QOM parents (its answers are cached)")
+	fs.StringVar(&o.profile, "profile", "", "like --qemu, from a profile `file` written by "+
+		"qscope types, a recorded type list or a capture folder")
 	return o
 }
 
@@ -64,26 +69,39 @@ func runCheck(e *env, args []string) int {
 	if o.format != "text" && o.format != "json" {
 		return usageError(e, fmt.Errorf("invalid format %q: want text or json", o.format))
 	}
-	cat, err := loadCatalog(o.catalogs)
+	prof, err := loadProfile(e, o.qemuBinary, o.profile)
+	if err != nil {
+		return inputError(e, err)
+	}
+	cat, err := loadCatalogFor(o.catalogs, prof)
 	if err != nil {
 		return inputError(e, err)
 	}
 	var cfg *vm.Config
+	var words []qemuargs.Word
 	if o.libvirt != "" {
 		cfg, err = libvirtInput(e, o, fs.Args())
 		if err != nil {
 			return inputError(e, err)
 		}
-		return judge(e, cfg, cat, level, o.format)
+	} else {
+		var argv []string
+		argv, words, err = checkInput(e, o, fs.Args())
+		if err != nil {
+			return inputError(e, err)
+		}
+		version := o.qemuVersion
+		if version == "" && prof != nil {
+			version = prof.Release()
+		}
+		cfg, err = qemuargs.Parse(argv, qemuargs.Options{Target: o.target,
+			QEMUVersion: version})
+		if err != nil {
+			return parseError(e, err, words)
+		}
 	}
-	argv, words, err := checkInput(e, o, fs.Args())
-	if err != nil {
-		return inputError(e, err)
-	}
-	cfg, err = qemuargs.Parse(argv, qemuargs.Options{Target: o.target,
-		QEMUVersion: o.qemuVersion})
-	if err != nil {
-		return parseError(e, err, words)
+	if !annotate(e, prof, cfg, cat, words) {
+		return ExitInvalid
 	}
 	return judge(e, cfg, cat, level, o.format)
 }
@@ -168,20 +186,9 @@ func readInput(e *env, name string) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
+// loadCatalog builds the embedded default catalog with the user files on top, in order.
 func loadCatalog(files []string) (*catalog.Catalog, error) {
-	def, err := catalog.Default()
-	if err != nil {
-		return nil, err
-	}
-	cat := catalog.New(def)
-	for _, f := range files {
-		l, err := catalog.LoadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		cat.Push(l)
-	}
-	return cat, nil
+	return loadCatalogFor(files, nil)
 }
 
 func usageError(e *env, err error) int {

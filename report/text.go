@@ -47,6 +47,10 @@ func WriteText(w io.Writer, rep *Report) error {
 		if c.Source != "" {
 			b.WriteString(wrap("source: "+c.Source+entryWhere(c.Entry), "      ", "        "))
 		}
+		if len(c.Parents) > 0 {
+			b.WriteString(wrap("QOM parents: "+strings.Join(c.Parents, " < "), "      ",
+				"        "))
+		}
 	}
 	if len(rep.Notes) > 0 {
 		b.WriteString("\nnotes:\n")

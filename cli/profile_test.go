@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qscope/qscope/internal/testcorpus"
+	"github.com/qscope/qscope/report"
+)
+
+func TestCheckWithQEMU(t *testing.T) {
+	qemu := installedQEMU(t)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	code, out, errOut := run(t, "", "check", "--qemu", qemu, "--level", "accept", "--format",
+		"json", "--", "qemu-system-x86_64", "-M", "q35", "-nodefaults", "-device",
+		"virtio-net-pci")
+	if code != ExitAllowed {
+		t.Fatalf("exit code %d: %s", code, errOut)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Components[0]
+	if m.Kind != "machine" || !strings.HasPrefix(m.Type, "pc-q35-") || strings.Contains(m.Type, "*") {
+		t.Errorf("machine type = %q, want the binary's versioned pc-q35", m.Type)
+	}
+	if rep.QEMUVersion == "" {
+		t.Error("report has no QEMU version")
+	}
+	found := false
+	for _, c := range rep.Components {
+		if c.Type == "virtio-net-pci" {
+			found = true
+			if len(c.Parents) == 0 || c.Parents[len(c.Parents)-1] != "object" {
+				t.Errorf("virtio-net-pci parents = %v, want a chain ending in object", c.Parents)
+			}
+		}
+	}
+	if !found {
+		t.Error("virtio-net-pci missing")
+	}
+
+	code, out, errOut = run(t, "qemu-system-x86_64 -M q35 \\\n  -device no-such-nic\n", "check",
+		"--qemu", qemu, "--file", "-")
+	if code != ExitInvalid || out != "" {
+		t.Errorf("unknown device: exit %d, %d bytes on stdout; want exit 2 and nothing", code,
+			len(out))
+	}
+	for _, want := range []string{"'no-such-nic' is not a valid device model name",
+		"(line 2, column 3)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr %q lacks %q", errOut, want)
+		}
+	}
+}
+
+func TestCheckWithProfileFile(t *testing.T) {
+	capture := filepath.Join(testcorpus.Dir(t), "qemu-7.2", "x86_64")
+	code, out, errOut := run(t, "", "check", "--profile", capture, "--level", "accept",
+		"--format", "json", "--", "qemu-system-x86_64", "-M", "pc", "-nodefaults")
+	if code != ExitAllowed {
+		t.Fatalf("exit code %d: %s", code, errOut)
+	}
+	var rep report.Report
+	json.Unmarshal([]byte(out), &rep)
+	if rep.Components[0].Type != "pc-i440fx-7.2" {
+		t.Errorf("machine type = %q, want pc-i440fx-7.2 from the capture", rep.Components[0].Type)
+	}
+	code, _, errOut = run(t, "", "check", "--profile", capture, "--qemu", "/usr/bin/true",
+		"--", "qemu-system-x86_64")
+	if code != ExitInvalid || !strings.Contains(errOut, "either --qemu or --profile") {
+		t.Errorf("both flags: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = run(t, "", "check", "--qemu", "/bin/true", "--", "qemu-system-x86_64")
+	if code != ExitInvalid || !strings.Contains(errOut, "not a QEMU system emulator") {
+		t.Errorf("not QEMU: exit %d, stderr %q", code, errOut)
+	}
+}

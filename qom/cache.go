@@ -1,0 +1,113 @@
+package qom
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// CacheResult reports how [Cached] got its profile.
+type CacheResult struct {
+	// Hit is true when the profile came from the cache file and QEMU was not started.
+	Hit bool
+	// Path is the cache file of the binary.
+	Path string
+	// Miss is the reason the cache file was not used: missing, made for another file,
+	// invalid. It is empty on a hit.
+	Miss string
+	// WriteErr is the error that kept a profile fresh from QEMU from being stored. The profile is valid
+	// all the same; the next call starts QEMU again.
+	WriteErr error
+}
+
+// DefaultCacheDir returns the directory [Cached] uses when given none:
+// qscope/profiles in the user's cache directory ($XDG_CACHE_HOME or ~/.cache on Linux).
+func DefaultCacheDir() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("qom: no cache directory: %w", err)
+	}
+	return filepath.Join(dir, "qscope", "profiles"), nil
+}
+
+// Cached returns the profile of binary from the cache directory dir ("" for
+// [DefaultCacheDir]) when the cache file was made from the same file, that is the same
+// absolute path (symbolic links resolved), size and modification time. Otherwise it
+// queries the binary with [FromBinary] and stores the profile. A cache file that does not
+// decode or validate is never used, and the new profile replaces it.
+//
+// NOTE: installing or removing a QEMU module package (Debian's qemu-system-gui, for
+// example) changes the types a binary provides without changing the binary file, so the
+// cache keeps the old list until the binary changes or the cache file is removed.
+func Cached(ctx context.Context, binary, dir string) (*Profile, CacheResult, error) {
+	var res CacheResult
+	path, info, err := locate(binary)
+	if err != nil {
+		return nil, res, err
+	}
+	if dir == "" {
+		if dir, err = DefaultCacheDir(); err != nil {
+			return nil, res, err
+		}
+	}
+	res.Path = CacheFile(dir, path)
+	p, miss := readCache(res.Path, path, info)
+	if p != nil {
+		res.Hit = true
+		return p, res, nil
+	}
+	res.Miss = miss
+	if p, err = FromBinary(ctx, path); err != nil {
+		return nil, res, err
+	}
+	res.WriteErr = storeCache(dir, res.Path, p)
+	return p, res, nil
+}
+
+// CacheFile returns the cache file of the binary at the absolute path binary: a hash of
+// the path, so that every binary has its own file.
+func CacheFile(dir, binary string) string {
+	sum := sha256.Sum256([]byte(binary))
+	return filepath.Join(dir, hex.EncodeToString(sum[:12])+".json")
+}
+
+// readCache returns the cached profile when it decodes, validates and was made from the
+// binary as it is now; otherwise nil and the reason.
+func readCache(file, binary string, info os.FileInfo) (*Profile, string) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, "no cache file"
+	}
+	if err != nil {
+		return nil, err.Error()
+	}
+	p, err := Decode(bytes.NewReader(data))
+	switch {
+	case err != nil:
+		return nil, "invalid cache file: " + err.Error()
+	case p.Binary != binary:
+		return nil, fmt.Sprintf("cache file made for %s", p.Binary)
+	case p.Size != info.Size() || !p.ModTime.Equal(info.ModTime()):
+		return nil, "the binary changed since the cache file was made"
+	}
+	return p, ""
+}
+
+// storeCache writes p to file as compact JSON, which decodes faster than the indented
+// form of [Profile.Write], creating the cache directory when needed.
+func storeCache(dir, file string, p *Profile) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("qom: creating the profile cache: %w", err)
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("qom: encoding profile: %w", err)
+	}
+	return writeAtomic(file, append(data, '\n'))
+}
