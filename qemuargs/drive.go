@@ -227,7 +227,8 @@ func (p *parser) virtioBlk() string {
 }
 
 func (p *parser) handleBlockdev(r *record) {
-	opts, ok := p.parseArg(r, "", true)
+	// -blockdev's implied first key is driver (qobject_input_visitor_new_str in vl.c).
+	opts, ok := p.parseArg(r, "driver", true)
 	if !ok {
 		return
 	}

@@ -77,6 +77,8 @@ func TestParseOptions(t *testing.T) {
 		{"blockdev json backing chain", `qemu-system-x86_64 -nodefaults -blockdev '{"driver":"qcow2","node-name":"d","file":{"driver":"nbd","server":{"type":"inet","host":"h","port":"10809"},"export":"e"},"backing":{"driver":"raw","file":{"driver":"file","filename":"/b"}}}'`,
 			[]string{"block-driver qcow2", "block-driver nbd", "block-driver raw",
 				"block-driver file"}, nil},
+		{"blockdev implied driver", "qemu-system-x86_64 -nodefaults -blockdev null-co,node-name=n0",
+			[]string{"block-driver null-co"}, nil},
 		{"blockdev reference creates no node", "qemu-system-x86_64 -nodefaults -blockdev driver=raw,node-name=r,file=f0",
 			[]string{"block-driver raw"}, []string{"block-driver file"}},
 		{"drive virtio with format", "qemu-system-x86_64 -nodefaults -drive file=/a.qcow2,format=qcow2,if=virtio",
@@ -369,6 +371,52 @@ func TestParseDefaults(t *testing.T) {
 				if count(got, a) > 0 {
 					t.Errorf("%q present, want absent", a)
 				}
+			}
+		})
+	}
+}
+
+func TestParseDefaultRAMBackend(t *testing.T) {
+	tests := []struct {
+		name, args string
+		want       string // the RAM backend's type, or "" for none
+		id         string
+	}{
+		{"pc", "qemu-system-x86_64 -M pc -nodefaults", "memory-backend-ram", "pc.ram"},
+		{"q35", "qemu-system-x86_64 -M q35 -nodefaults", "memory-backend-ram", "pc.ram"},
+		{"microvm", "qemu-system-x86_64 -M microvm -nodefaults", "memory-backend-ram",
+			"microvm.ram"},
+		{"virt", "qemu-system-aarch64 -M virt -nodefaults", "memory-backend-ram",
+			"mach-virt.ram"},
+		{"mem-path", "qemu-system-x86_64 -M pc -nodefaults -mem-path /dev/hugepages",
+			"memory-backend-file", "pc.ram"},
+		{"memory-backend given", "qemu-system-x86_64 -M pc,memory-backend=m0 -nodefaults " +
+			"-object memory-backend-ram,id=m0,size=128M", "", ""},
+		{"numa memdev", "qemu-system-x86_64 -M pc -nodefaults -m 128 " +
+			"-object memory-backend-ram,id=m0,size=128M -numa node,memdev=m0", "", ""},
+		{"none without -m", "qemu-system-x86_64 -M none", "", ""},
+		{"none with -m", "qemu-system-x86_64 -M none -m 64", "memory-backend-ram", "ram"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustParseArgs(t, tt.args, Options{})
+			var got []vm.Component
+			for _, c := range cfg.Components {
+				if c.Kind == vm.KindObject && c.Origin == nil {
+					got = append(got, c)
+				}
+			}
+			if tt.want == "" {
+				if len(got) != 0 {
+					t.Errorf("implied objects %+v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("implied objects %+v, want one %s", got, tt.want)
+			}
+			if c := got[0]; c.Name != tt.want || c.Props["id"] != tt.id || !c.Board {
+				t.Errorf("RAM backend = %+v, want board %s with id %s", c, tt.want, tt.id)
 			}
 		})
 	}
