@@ -13,7 +13,8 @@ import (
 )
 
 var auditCommand = &command{
-	name: "audit",
+	name:  "audit",
+	short: "judge a running VM over its QMP socket",
 	summary: "Judge a running VM over its QMP socket, sending only queries: list what QEMU\n" +
 		"really created, with status and QOM path or block node, and say whether the level\n" +
 		"allows it.",

@@ -13,6 +13,7 @@ import (
 
 var catalogCommand = &command{
 	name:    "catalog",
+	short:   "list the effective catalog",
 	summary: "List the effective catalog: the embedded default and any --catalog files.",
 	usage:   "qscope catalog [--catalog FILE]... [--kind KIND] [--format text|json]",
 }

@@ -17,7 +17,8 @@ import (
 )
 
 var checkCommand = &command{
-	name: "check",
+	name:  "check",
+	short: "judge a QEMU command line or a libvirt domain XML",
 	summary: "Judge a QEMU command line: list every component it instantiates, with its\n" +
 		"status, origin and deciding catalog entry, and say whether the level allows it.",
 	usage: "qscope check [flags] -- qemu-system-x86_64 ARGS...\n" +

@@ -30,7 +30,9 @@ type env struct {
 
 // command is one subcommand.
 type command struct {
-	name    string
+	name string
+	// short is the one-line description in the command list of "qscope help".
+	short   string
 	summary string
 	usage   string
 	run     func(e *env, args []string) int
@@ -121,6 +123,7 @@ func (l *listFlag) Set(v string) error {
 
 var versionCommand = &command{
 	name:    "version",
+	short:   "print the qscope version",
 	summary: "Print the qscope version.",
 	usage:   "qscope version",
 	run: func(e *env, args []string) int {
@@ -146,6 +149,7 @@ func versionString() string {
 
 var helpCommand = &command{
 	name:    "help",
+	short:   "describe the commands, or one command and its flags",
 	summary: "Describe qscope's commands, or one command and its flags.",
 	usage:   "qscope help [COMMAND]",
 	run: func(e *env, args []string) int {
@@ -180,11 +184,12 @@ commands:
 	sorted := append([]*command(nil), commands...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].name < sorted[j].name })
 	for _, c := range sorted {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.short)
 	}
 	fmt.Fprint(w, `
 levels: accept, warn, prohibit-insecure, require-secure (reject is an alias)
-exit codes of check: 0 allowed, 1 rejected by the level, 2 invalid input or usage
+exit codes of check, audit and libvirt-hook: 0 allowed, 1 rejected by the level,
+2 invalid input or usage
 
 Run "qscope help COMMAND" for a command's flags.
 `)

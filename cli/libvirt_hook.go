@@ -20,7 +20,8 @@ import (
 const DefaultHookConfig = "/etc/qscope/config.yaml"
 
 var libvirtHookCommand = &command{
-	name: "libvirt-hook",
+	name:  "libvirt-hook",
+	short: "reject VM starts as libvirt's QEMU hook",
 	summary: "Run as libvirt's QEMU hook (/etc/libvirt/hooks/qemu): judge the domain XML on\n" +
 		"stdin when libvirt prepares a start and reject the start when the level rejects it.",
 	usage: "qscope libvirt-hook DOMAIN OPERATION SUB-OPERATION EXTRA",

@@ -13,7 +13,8 @@ import (
 )
 
 var typesCommand = &command{
-	name: "types",
+	name:  "types",
+	short: "write the type profile of a QEMU binary",
 	summary: "Ask a QEMU binary for its types, machines, CPU models and chardev backends\n" +
 		"and write them as a profile that check can use without starting QEMU.",
 	usage: "qscope types --qemu BINARY [--out FILE] [--format json|text]\n" +
