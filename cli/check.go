@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/qscope/qscope/catalog"
 	"github.com/qscope/qscope/domxml"
@@ -23,15 +24,16 @@ var checkCommand = &command{
 		"status, origin and deciding catalog entry, and say whether the level allows it.",
 	usage: "qscope check [flags] -- qemu-system-x86_64 ARGS...\n" +
 		"       qscope check [flags] --file FILE      (a shell-style command line; - for stdin)\n" +
+		"       qscope check [flags] --cmdline FILE   (NUL-separated argv: /proc/PID/cmdline)\n" +
 		"       qscope check [flags] --libvirt FILE   (libvirt domain XML; - for stdin)",
 }
 
 // checkOptions are the flags of check.
 type checkOptions struct {
-	level, format, file, qemuVersion, target string
-	libvirt, arch                            string
-	qemuBinary, profile                      string
-	catalogs                                 listFlag
+	level, format, file, cmdline, qemuVersion, target string
+	libvirt, arch                                     string
+	qemuBinary, profile                               string
+	catalogs                                          listFlag
 }
 
 func checkFlags(fs *flag.FlagSet) *checkOptions {
@@ -42,6 +44,8 @@ func checkFlags(fs *flag.FlagSet) *checkOptions {
 		"(repeatable; later files win)")
 	fs.StringVar(&o.format, "format", "text", "output `format`: text or json")
 	fs.StringVar(&o.file, "file", "", "read the command line from `file` (- for stdin)")
+	fs.StringVar(&o.cmdline, "cmdline", "", "read the argv of a running QEMU from `file`, "+
+		"NUL-separated as in /proc/PID/cmdline (- for stdin)")
 	fs.StringVar(&o.qemuVersion, "qemu-version", "", "check the grammar of QEMU `X.Y` "+
 		"exactly (default: accept every option of QEMU 2.0 to the newest)")
 	fs.StringVar(&o.target, "target", "", "QEMU `target` such as x86_64, when the binary "+
@@ -137,11 +141,21 @@ func judge(e *env, cfg *vm.Config, cat *catalog.Catalog, level policy.Level,
 // checkInput returns the argv to check: the arguments after the flags, or the command line
 // in --file. For --file it also returns the words, to locate errors by line.
 func checkInput(e *env, o *checkOptions, args []string) ([]string, []qemuargs.Word, error) {
+	inputs := 0
+	for _, given := range []bool{o.file != "", o.cmdline != "", len(args) > 0} {
+		if given {
+			inputs++
+		}
+	}
 	switch {
-	case o.file != "" && len(args) > 0:
-		return nil, nil, errors.New("give either --file or a command line after --, not both")
-	case o.file == "" && len(args) == 0:
-		return nil, nil, errors.New("no command line: give it after -- or with --file")
+	case inputs > 1:
+		return nil, nil, errors.New("give one of --file, --cmdline or a command line " +
+			"after --")
+	case inputs == 0:
+		return nil, nil, errors.New("no command line: give it after --, with --file or " +
+			"with --cmdline")
+	case o.cmdline != "":
+		return cmdlineInput(e, o.cmdline)
 	case o.file == "":
 		return args, nil, nil
 	}
@@ -163,11 +177,26 @@ func checkInput(e *env, o *checkOptions, args []string) ([]string, []qemuargs.Wo
 	return argv, words, nil
 }
 
+// cmdlineInput reads a NUL-separated argv, as Linux shows a process's in
+// /proc/PID/cmdline. It needs no unquoting, so JSON arguments survive intact.
+func cmdlineInput(e *env, name string) ([]string, []qemuargs.Word, error) {
+	data, err := readInput(e, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	argv := strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00")
+	if len(argv) == 0 || argv[0] == "" {
+		return nil, nil, fmt.Errorf("%s: no command line in the file", name)
+	}
+	return argv, nil, nil
+}
+
 // libvirtInput reads the domain XML of --libvirt and returns the configuration libvirt
 // would start.
 func libvirtInput(e *env, o *checkOptions, args []string) (*vm.Config, error) {
-	if o.file != "" || len(args) > 0 {
-		return nil, errors.New("give --libvirt alone, without --file or a command line")
+	if o.file != "" || o.cmdline != "" || len(args) > 0 {
+		return nil, errors.New("give --libvirt alone, without --file, --cmdline or a " +
+			"command line")
 	}
 	if o.target != "" || o.qemuVersion != "" {
 		return nil, errors.New("--target and --qemu-version apply to command lines; with " +

@@ -55,7 +55,10 @@ func TestCheckExitCodes(t *testing.T) {
 			"", ExitInvalid, `invalid format "xml"`},
 		{"no command line", []string{"check"}, "", ExitInvalid, "no command line"},
 		{"both file and argv", []string{"check", "--file", "x", "--", "qemu-system-x86_64"},
-			"", ExitInvalid, "either --file or"},
+			"", ExitInvalid, "give one of --file, --cmdline"},
+		{"cmdline from stdin", []string{"check", "--level", "accept", "--cmdline", "-"},
+			"/usr/bin/qemu-system-x86_64\x00-M\x00q35\x00-nodefaults\x00-device\x00" +
+				`{"driver":"virtio-net-pci","id":"a b"}` + "\x00", ExitAllowed, ""},
 		{"unknown option in argv", []string{"check", "--", "qemu-system-x86_64", "-bogus"},
 			"", ExitInvalid, "argv[1] -bogus: unknown option"},
 		{"shell error with position", []string{"check", "--file", "-"},

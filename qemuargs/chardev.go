@@ -15,11 +15,15 @@ var chardevAliases = map[string]string{"tty": "serial", "parport": "parallel",
 
 // chardevProps returns the component properties of a chardev: its options without id and
 // backend, the backend as backend=, and for socket backends the transport: unix (path=),
-// tcp (host=/port=), vsock (cid=) or fd (a socket passed by the management layer).
+// unix-abstract (path= with abstract=on, a name in the abstract namespace that file
+// permissions do not protect), tcp (host=/port=), vsock (cid=) or fd (a socket passed by
+// the management layer).
 func chardevProps(opts Opts) map[string]string {
 	props := propsExcept(opts, "id")
 	if props["backend"] == "socket" {
 		switch {
+		case props["path"] != "" && vm.NormalizeBool(props["abstract"]) == "on":
+			props["transport"] = "unix-abstract"
 		case props["path"] != "":
 			props["transport"] = "unix"
 		case props["fd"] != "":
@@ -83,13 +87,10 @@ func parseChardevSpec(spec string) (Opts, error) {
 		"stdio"}, rest):
 		set("backend", rest)
 	case strings.HasPrefix(rest, "vc"):
+		// QEMU ignores what follows "vc" unless it is a ':' and a size.
 		set("backend", "vc")
-		if size, ok := strings.CutPrefix(rest, "vc:"); ok {
-			if !vcSizeRE.MatchString(size) {
-				return nil, fmt.Errorf("invalid vc size %q: want WxH or COLSCxROWSC", size)
-			}
-		} else if rest != "vc" {
-			return nil, fmt.Errorf("%q is not a valid char driver", spec)
+		if size, ok := strings.CutPrefix(rest, "vc:"); ok && !vcSizeRE.MatchString(size) {
+			return nil, fmt.Errorf("invalid vc size %q: want WxH or COLSCxROWSC", size)
 		}
 	case rest == "con:":
 		set("backend", "console")

@@ -52,32 +52,49 @@ func (d *defaults) clearFor(driver string) {
 
 // firstAccel returns the accelerator QEMU tries first, without the -accel suffix.
 func (p *parser) firstAccel() string {
-	for _, c := range p.cfg.Components {
-		if c.Kind == vm.KindAccel {
-			return strings.TrimSuffix(c.Name, "-accel")
-		}
+	if c := p.firstAccelComponent(); c != nil {
+		return strings.TrimSuffix(c.Name, "-accel")
 	}
 	return ""
+}
+
+// firstAccelComponent returns the accelerator QEMU tries first, or nil.
+func (p *parser) firstAccelComponent() *vm.Component {
+	for i := range p.cfg.Components {
+		if p.cfg.Components[i].Kind == vm.KindAccel {
+			return &p.cfg.Components[i]
+		}
+	}
+	return nil
 }
 
 // kvmIrqchip returns how KVM emulates the interrupt controllers: "on" when KVM runs them
 // in the kernel, "split" when only the local APIC is in the kernel, and "" when QEMU
 // emulates them (TCG, or kernel-irqchip=off). pc-q35-4.0 defaulted to split.
 func (p *parser) kvmIrqchip() string {
-	if p.firstAccel() != "kvm" {
+	accel := p.firstAccelComponent()
+	if accel == nil || strings.TrimSuffix(accel.Name, "-accel") != "kvm" {
 		return ""
 	}
-	v, ok := p.machine.prop("kernel-irqchip")
-	if !ok {
+	// kernel-irqchip is a property of the KVM accelerator; -machine still accepts it.
+	v, ok := accel.Props["kernel-irqchip"]
+	if ok {
+		v = vm.NormalizeBool(v)
+	} else if v, ok = p.machine.prop("kernel-irqchip"); !ok {
 		v, ok = p.machine.prop("kernel_irqchip")
 	}
+	f := p.machine.family
 	switch {
 	case ok && v == "off":
 		return ""
 	case ok && v == "split":
 		return "split"
-	case !ok && p.machine.family != nil && p.machine.family.name == "q35" &&
-		!p.machine.latest && p.machine.version == (Version{4, 0}):
+	case ok:
+		return "on"
+	case f != nil && f.defaultIrqchip != "":
+		return f.defaultIrqchip
+	case f != nil && f.name == "q35" && !p.machine.latest &&
+		p.machine.version == (Version{4, 0}):
 		return "split"
 	}
 	return "on"
@@ -248,12 +265,12 @@ func (p *parser) defaultDrives(f *family) {
 	implied := "machine " + p.machine.name + " default "
 	if d.cdrom && p.driveAt(f.blockDefault, 2) == nil {
 		dr := &drive{iface: f.blockDefault, index: 2, media: "cdrom", isDefault: true}
-		p.drives = append(p.drives, dr)
+		p.addDriveSlot(dr)
 		p.addDriveDevice(dr, implied+"CD-ROM drive")
 	}
 	if d.floppy && p.driveAt("floppy", 0) == nil {
 		dr := &drive{iface: "floppy", index: 0, media: "disk", isDefault: true}
-		p.drives = append(p.drives, dr)
+		p.addDriveSlot(dr)
 		p.addDriveDevice(dr, implied+"floppy drive")
 	}
 }

@@ -135,12 +135,15 @@ func (p *parser) driveIndex(r *record, d *drive) bool {
 // drivers and the device its interface implies.
 func (p *parser) commitDrive(d *drive) {
 	if d.index < 0 {
-		d.index = 0
+		// QEMU takes the first free index; starting after the last one found keeps a
+		// command line with thousands of drives linear.
+		d.index = p.nextFree[d.iface]
 		for p.driveAt(d.iface, d.index) != nil {
 			d.index++
 		}
+		p.nextFree[d.iface] = d.index + 1
 	}
-	p.drives = append(p.drives, d)
+	p.addDriveSlot(d)
 	implied := d.implied
 	if implied == "" {
 		implied = impliedBy(d.rec)
@@ -149,13 +152,19 @@ func (p *parser) commitDrive(d *drive) {
 	p.addDriveDevice(d, implied)
 }
 
+// driveSlot is an interface and index that a drive occupies.
+type driveSlot struct {
+	iface string
+	index int
+}
+
 func (p *parser) driveAt(iface string, index int) *drive {
-	for _, d := range p.drives {
-		if d.iface == iface && d.index == index {
-			return d
-		}
-	}
-	return nil
+	return p.driveSlots[driveSlot{iface, index}]
+}
+
+// addDriveSlot records d as the drive at its interface and index.
+func (p *parser) addDriveSlot(d *drive) {
+	p.driveSlots[driveSlot{d.iface, d.index}] = d
 }
 
 // addDriveDevice adds the device a drive's interface makes QEMU create. On a modelled
@@ -239,8 +248,8 @@ func (p *parser) handleBlockdev(r *record) {
 }
 
 // nodeChildren are the option names under which a block node takes child nodes.
-var nodeChildren = []string{"file", "backing", "data-file", "image", "test", "raw",
-	"children", "x-image", "bottom"}
+var nodeChildren = []string{"file", "backing", "data-file", "image", "x-image", "test",
+	"raw", "x-raw", "children", "bottom", "target", "write-target", "log", "header"}
 
 // addBlockDrivers adds one block-driver component per node of a -drive or -blockdev: the
 // format (driver= or format=; a -drive without one probes the format), the protocol of
@@ -261,14 +270,26 @@ func (p *parser) addBlockDrivers(r *record, opts Opts, implied string, legacy bo
 		}
 	}
 	nodes := blockNodes(opts)
+	// A child node inherits read-only from its parent unless it sets read-only itself,
+	// which QEMU honours even when the parent is read-only.
+	ro := map[string]string{"": readOnly}
 	for _, prefix := range nodes {
 		driver := opts.Value(prefix + "driver")
 		props := nodeProps(opts, prefix, nodes)
-		props["read-only"] = readOnly
 		if prefix != "" {
 			props["node"] = strings.TrimSuffix(prefix, ".")
+			ro[prefix] = ro[parentNode(prefix, nodes)]
+			if v, ok := opts.Get(prefix + "read-only"); ok {
+				ro[prefix] = vm.NormalizeBool(v)
+			}
 		}
+		props["read-only"] = ro[prefix]
 		p.add(vm.KindBlockDriver, driver, props, r, implied)
+		if formatsWithBacking[driver] && !hasPrefixedKey(opts, prefix+"backing") {
+			p.cfg.Note("the image metadata of a " + driver + " node can name a backing " +
+				"file, whose format and protocol drivers are not on the command line; " +
+				"qscope audit of the running VM shows them")
+		}
 	}
 	if legacy {
 		if v, ok := opts.Get("snapshot"); ok && vm.NormalizeBool(v) == "on" {
@@ -326,6 +347,22 @@ func (p *parser) legacyFormat(r *record, opts *Opts, implied, readOnly string) b
 	return true
 }
 
+// formatsWithBacking are the image formats whose metadata can name a backing file.
+var formatsWithBacking = map[string]bool{"qcow2": true, "qcow": true, "qed": true,
+	"vmdk": true, "probe": true}
+
+// parentNode returns the prefix of the nearest node that contains the node at prefix, or
+// "" for the top node.
+func parentNode(prefix string, nodes []string) string {
+	parent := ""
+	for _, n := range nodes {
+		if len(n) < len(prefix) && strings.HasPrefix(prefix, n) && len(n) > len(parent) {
+			parent = n
+		}
+	}
+	return parent
+}
+
 // hasPrefixedKey reports whether any key of opts starts with prefix.
 func hasPrefixedKey(opts Opts, prefix string) bool {
 	for _, o := range opts {
@@ -336,22 +373,32 @@ func hasPrefixedKey(opts Opts, prefix string) bool {
 	return false
 }
 
+// protocols maps the protocol prefixes of filenames (BlockDriver protocol_name in QEMU's
+// block/*.c) to their drivers.
+var protocols = map[string]string{
+	"fat": "vvfat", "nbd": "nbd", "nbd+tcp": "nbd", "nbd+unix": "nbd",
+	"iscsi": "iscsi", "iser": "iscsi", "nvme": "nvme", "http": "http", "https": "https",
+	"ftp": "ftp", "ftps": "ftps", "rbd": "rbd", "gluster": "gluster",
+	"gluster+tcp": "gluster", "gluster+unix": "gluster", "gluster+rdma": "gluster",
+	"ssh": "ssh", "nfs": "nfs", "sheepdog": "sheepdog", "sheepdog+tcp": "sheepdog",
+	"sheepdog+unix": "sheepdog", "vxhs": "vxhs", "blkdebug": "blkdebug",
+	"blkverify": "blkverify", "null-co": "null-co", "null-aio": "null-aio",
+	"host_device": "host_device", "host_cdrom": "host_cdrom", "file": "file",
+	"tftp": "tftp",
+}
+
 // protocolOf returns the block protocol driver QEMU's bdrv_find_protocol picks for a
-// filename, and the filename after the protocol prefix.
+// filename, and the filename after the protocol prefix. A filename has a protocol when a
+// ':' comes before any '/' (path_has_protocol). An unknown protocol is returned under its
+// own name, which no catalog entry classifies, because QEMU either has a driver for it
+// that qscope does not know or rejects it.
 func protocolOf(file string) (string, string) {
-	prefixes := []struct{ prefix, driver string }{
-		{"fat:", "vvfat"}, {"nbd+unix:", "nbd"}, {"nbd+tcp:", "nbd"}, {"nbds:", "nbd"},
-		{"nbd:", "nbd"}, {"https:", "https"}, {"http:", "http"}, {"ftps:", "ftps"},
-		{"ftp:", "ftp"}, {"iscsi:", "iscsi"}, {"rbd:", "rbd"}, {"gluster", "gluster"},
-		{"ssh:", "ssh"}, {"nfs:", "nfs"}, {"sheepdog", "sheepdog"}, {"vxhs:", "vxhs"},
-		{"blkdebug:", "blkdebug"}, {"blkverify:", "blkverify"}, {"null-co:", "null-co"},
-		{"null-aio:", "null-aio"}, {"host_device:", "host_device"},
-		{"host_cdrom:", "host_cdrom"}, {"file:", "file"},
-	}
-	for _, pr := range prefixes {
-		if rest, ok := strings.CutPrefix(file, pr.prefix); ok {
-			return pr.driver, rest
+	if i := strings.IndexAny(file, ":/"); i > 0 && file[i] == ':' {
+		proto, rest := file[:i], file[i+1:]
+		if driver, ok := protocols[proto]; ok {
+			return driver, rest
 		}
+		return proto, rest
 	}
 	if strings.HasPrefix(file, "/dev/") {
 		// QEMU stats the file: block and character devices open with host_device.

@@ -46,6 +46,9 @@ type family struct {
 	// no RAM unless -m gives a size (default_ram_size 0, the none machine).
 	ramID        string
 	ramNeedsSize bool
+	// defaultIrqchip is how KVM runs the interrupt controllers when kernel-irqchip is not
+	// given, when it is not "on" (microvm defaults to split, microvm.c).
+	defaultIrqchip string
 }
 
 // Ways a board attaches a drive of an interface.
@@ -182,17 +185,18 @@ var families = []*family{
 		ramID:        "pc.ram",
 	},
 	{
-		name:         "microvm",
-		targets:      x86Targets,
-		patterns:     []string{"microvm"},
-		blockDefault: "none",
-		noFloppy:     true,
-		nic:          constant(""),
-		vga:          constant(""),
-		serial:       "isa-serial",
-		serialMax:    1,
-		drives:       map[string]string{"virtio": attachDevice, "none": attachDevice},
-		board:        microvmBoard,
+		name:           "microvm",
+		targets:        x86Targets,
+		patterns:       []string{"microvm"},
+		defaultIrqchip: "split",
+		blockDefault:   "none",
+		noFloppy:       true,
+		nic:            constant(""),
+		vga:            constant(""),
+		serial:         "isa-serial",
+		serialMax:      1,
+		drives:         map[string]string{"virtio": attachDevice, "none": attachDevice},
+		board:          microvmBoard,
 		usb: func(p *parser) []string {
 			if v, _ := p.machine.prop("acpi"); v == "off" {
 				return nil
@@ -300,16 +304,16 @@ func pcCommonBoard(p *parser, pci bool) []boardDevice {
 	kvm := p.kvmIrqchip()
 	b := []boardDevice{{"fw_cfg_io", "firmware configuration device", 0}}
 	if pci {
-		b = append(b, boardDevice{pick(kvm != "", "kvm-ioapic", "ioapic"), "IOAPIC", 0})
+		b = append(b, boardDevice{pick(kvm == "on", "kvm-ioapic", "ioapic"), "IOAPIC", 0})
 		if on(p, "hpet") {
 			b = append(b, boardDevice{"hpet", "HPET timer (hpet=on)", 0})
 		}
 		b = append(b, boardDevice{pick(kvm == "", "apic", "kvm-apic"),
 			"local APIC of each CPU", 0})
 		b = append(b, boardDevice{"kvmvapic", "APIC acceleration, present under TCG too", 0})
-		if p.firstAccel() == "kvm" {
-			b = append(b, boardDevice{"kvmclock", "KVM paravirtual clock", 0})
-		}
+	}
+	if p.firstAccel() == "kvm" {
+		b = append(b, boardDevice{"kvmclock", "KVM paravirtual clock", 0})
 	}
 	if on(p, "pic") {
 		b = append(b, boardDevice{pick(kvm == "on", "kvm-i8259", "isa-i8259"),

@@ -17,9 +17,10 @@ var handlers map[string]handler
 func init() {
 	handlers = map[string]handler{
 		"machine": (*parser).handleMachineRecord, "M": (*parser).handleMachineRecord,
-		"accel": (*parser).handleAccel, "enable-kvm": (*parser).handleAccel,
-		"enable-hax": (*parser).handleAccel, "no-kvm": (*parser).handleAccel,
-		"cpu": (*parser).handleCPU, "device": (*parser).handleDevice,
+		"accel":      (*parser).handleAccel,
+		"enable-kvm": (*parser).handleMachineRecord, "enable-hax": (*parser).handleMachineRecord,
+		"no-kvm": (*parser).handleMachineRecord,
+		"cpu":    (*parser).handleCPU, "device": (*parser).handleDevice,
 		"object": (*parser).handleObject, "global": (*parser).handleGlobal,
 		"nodefaults": (*parser).handleNodefaults,
 
@@ -59,6 +60,8 @@ func init() {
 		"loadvm": (*parser).handleHostOption, "fw_cfg": (*parser).handleHostOption,
 		"kernel": (*parser).handleHostOption, "initrd": (*parser).handleHostOption,
 		"dtb": (*parser).handleHostOption, "qtest": (*parser).handleHostOption,
+		"bios": (*parser).handleHostOption, "option-rom": (*parser).handleHostOption,
+		"acpitable": (*parser).handleHostOption, "smbios": (*parser).handleHostOption,
 		"semihosting":        (*parser).handleSemihosting,
 		"semihosting-config": (*parser).handleSemihosting,
 		"bt":                 (*parser).handleUnmodelled,
@@ -264,14 +267,21 @@ func (p *parser) handleCompat(r *record) {
 func (p *parser) handleHostOption(r *record) {
 	props := map[string]string{"arg": r.arg}
 	switch r.name {
-	case "plugin", "fw_cfg":
-		implied := map[string]string{"plugin": "file", "fw_cfg": "name"}[r.name]
+	case "plugin", "fw_cfg", "option-rom", "acpitable", "smbios":
+		implied := map[string]string{"plugin": "file", "fw_cfg": "name",
+			"option-rom": "romfile"}[r.name]
 		opts, ok := p.parseArg(r, implied, false)
 		if !ok {
 			return
 		}
 		for k, v := range opts.Map() {
 			props[k] = v
+		}
+		// -acpitable and -smbios read a host file only with file= (or data= for ACPI);
+		// otherwise they only set fields of tables QEMU builds itself.
+		if (r.name == "acpitable" || r.name == "smbios") && !hasKey(opts, "file") &&
+			!(r.name == "acpitable" && hasKey(opts, "data")) {
+			return
 		}
 	case "incoming":
 		scheme, _, _ := strings.Cut(r.arg, ":")

@@ -26,6 +26,10 @@ func TestParseJSONOpts(t *testing.T) {
 		{"numbers booleans and null", `{"n":1.5e3,"t":true,"f":false,"z":null}`,
 			map[string]string{"n": "1.5e3", "t": "true", "f": "false", "z": "null"}},
 		{"empty object", `{}`, map[string]string{}},
+		{"single-quoted strings", `{'driver':'e1000','id':'a"b','x':'it\'s'}`,
+			map[string]string{"driver": "e1000", "id": `a"b`, "x": "it's"}},
+		{"single quote inside a double-quoted string", `{"id":"it's"}`,
+			map[string]string{"id": "it's"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +59,10 @@ func TestParseJSONOptsErrors(t *testing.T) {
 		{`{"a":1}{}`, "after the JSON object"},
 		{``, "malformed JSON"},
 		{`{a:1}`, "malformed JSON"},
+		{`{'a:1}`, "unterminated string"},
+		{`{"a":` + strings.Repeat("[", 1100) + strings.Repeat("]", 1100) + `}`,
+			"nested deeper than 1024"},
+		{strings.Repeat(`{"a":`, 1100) + "1" + strings.Repeat("}", 1100), "nested deeper"},
 	}
 	for _, tt := range tests {
 		_, err := ParseJSONOpts(tt.text)

@@ -52,8 +52,15 @@ func (p *parser) prepareMachine() {
 	for i := range p.records {
 		r := &p.records[i]
 		switch r.name {
-		case "accel", "enable-kvm", "enable-hax", "no-kvm":
+		case "accel":
 			p.accelOptions++
+			continue
+		case "enable-kvm", "enable-hax", "no-kvm":
+			// QEMU turns these into the machine property accel= where they stand
+			// (system/vl.c), so the last of them and -machine accel= wins.
+			m.opts.Set("accel", map[string]string{"enable-kvm": "kvm",
+				"enable-hax": "hax", "no-kvm": "tcg"}[r.name])
+			m.accRec = r
 			continue
 		case "no-hpet":
 			m.opts.Set("hpet", "off")
@@ -153,33 +160,24 @@ func (p *parser) emitMachine() {
 	}
 }
 
-// accelerators handles -accel, -enable-kvm and -machine accel=, which select the
-// accelerators QEMU tries in order.
+// handleAccel adds the accelerator of an -accel option; QEMU tries the -accel options in
+// order. -enable-kvm and -machine accel= are handled with the machine.
 func (p *parser) handleAccel(r *record) {
-	switch r.name {
-	case "accel":
-		opts, err := ParseOpts(r.arg, "accel")
-		if err != nil {
-			p.syntax(r, err)
-			return
-		}
-		if isHelp(opts, "accel") {
-			p.errorf(r, -1, "asks QEMU to list accelerators; it starts no VM")
-			return
-		}
-		name, ok := opts.Get("accel")
-		if !ok || name == "" {
-			p.errorf(r, -1, "missing accelerator name")
-			return
-		}
-		p.addAccel(name, opts, r, "")
-	case "enable-kvm":
-		p.addAccel("kvm", nil, r, "")
-	case "enable-hax":
-		p.addAccel("hax", nil, r, "")
-	case "no-kvm":
-		p.addAccel("tcg", nil, r, "")
+	opts, err := ParseOpts(r.arg, "accel")
+	if err != nil {
+		p.syntax(r, err)
+		return
 	}
+	if isHelp(opts, "accel") {
+		p.errorf(r, -1, "asks QEMU to list accelerators; it starts no VM")
+		return
+	}
+	name, ok := opts.Get("accel")
+	if !ok || name == "" {
+		p.errorf(r, -1, "missing accelerator name")
+		return
+	}
+	p.addAccel(name, opts, r, "")
 }
 
 // machineAccels adds the accelerators of -machine accel=a:b, which QEMU tries in order.
@@ -190,8 +188,8 @@ func (p *parser) machineAccels() {
 	}
 	r := p.machine.accRec
 	if p.accelOptions > 0 {
-		p.errorf(r, -1, "-machine accel= cannot be combined with -accel or -enable-kvm; "+
-			"QEMU rejects the command line")
+		p.errorf(r, -1, "-machine accel= (which -enable-kvm also sets) cannot be combined "+
+			"with -accel; QEMU rejects the command line")
 		return
 	}
 	for _, name := range strings.Split(v, ":") {

@@ -19,6 +19,22 @@ type Version struct {
 	Major, Minor int
 }
 
+// knownVersions are the QEMU releases the option table covers: 2.0 to the newest release
+// it was read from.
+var knownVersions = func() (oldest, newest Version) {
+	oldest = Version{2, 0}
+	for _, defs := range optionTable {
+		for _, d := range defs {
+			for _, v := range []Version{d.Since, d.Removed} {
+				if newest.Less(v) {
+					newest = v
+				}
+			}
+		}
+	}
+	return oldest, newest
+}
+
 // ParseVersion parses "X.Y" (a third component, as in 7.2.22, is ignored).
 func ParseVersion(s string) (Version, error) {
 	parts := strings.Split(s, ".")

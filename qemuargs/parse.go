@@ -3,7 +3,6 @@ package qemuargs
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -53,14 +52,21 @@ func Parse(argv []string, o Options) (*vm.Config, error) {
 		return nil, ErrorList{{Arg: 0, Offset: -1, Msg: "empty command line"}}
 	}
 	p := &parser{opts: o, cfg: &vm.Config{Binary: argv[0]}, def: newDefaults(),
-		chardevs: map[string]int{}, chardevUsers: map[int][]int{}, chardevData: map[int]bool{}}
+		chardevs: map[string]int{}, chardevUsers: map[int][]int{}, chardevData: map[int]bool{},
+		driveSlots: map[driveSlot]*drive{}, nextFree: map[string]int{}}
 	if err := p.setTarget(argv[0]); err != nil {
 		return nil, err
 	}
 	if o.QEMUVersion != "" {
 		v, err := ParseVersion(o.QEMUVersion)
 		if err != nil {
-			return nil, ErrorList{{Arg: 0, Offset: -1, Msg: err.Error()}}
+			return nil, err
+		}
+		oldest, newest := knownVersions()
+		if v.Less(oldest) || newest.Less(v) {
+			return nil, fmt.Errorf("qemuargs: QEMU version %s is outside the releases "+
+				"qscope knows the options of (%s to %s); leave the version out to accept "+
+				"the options of every release", v, oldest, newest)
 		}
 		p.version = v
 		p.cfg.QEMUVersion = v.String()
@@ -87,6 +93,7 @@ func Parse(argv []string, o Options) (*vm.Config, error) {
 	}
 
 	p.finish()
+	p.noteUserConfig()
 	if err := p.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -116,8 +123,10 @@ type parser struct {
 	// chardevData marks the chardevs that also carry guest data (a serial port, a device).
 	chardevUsers map[int][]int
 	chardevData  map[int]bool
-	// drives collects -drive and shorthand drives for default-drive and device logic.
-	drives []*drive
+	// driveSlots maps each used interface and index to its drive; nextFree is where the
+	// search for a free index of an interface starts.
+	driveSlots map[driveSlot]*drive
+	nextFree   map[string]int
 	// fdcImplied is set once a floppy drive made QEMU add an isa-fdc the board lacks.
 	fdcImplied bool
 }
@@ -168,9 +177,33 @@ func (p *parser) setTarget(bin string) error {
 	if t, ok := targetSpellings[p.target]; ok {
 		p.target = t
 	}
+	if !contains(qemuTargets, p.target) {
+		return ErrorList{{Arg: 0, Text: bin, Offset: -1, Msg: fmt.Sprintf("unknown QEMU "+
+			"target %q: want one of %s", p.target, strings.Join(qemuTargets, ", "))}}
+	}
 	p.cfg.Target = p.target
 	p.arch = targetArch(p.target)
 	return nil
+}
+
+// qemuTargets are the system emulator targets QEMU has built from 2.0 to 10.x.
+var qemuTargets = []string{"aarch64", "alpha", "arm", "avr", "cris", "hppa", "i386",
+	"loongarch64", "lm32", "m68k", "microblaze", "microblazeel", "mips", "mips64",
+	"mips64el", "mipsel", "moxie", "nios2", "or1k", "ppc", "ppc64", "riscv32", "riscv64",
+	"rx", "s390x", "sh4", "sh4eb", "sparc", "sparc64", "tricore", "unicore32", "x86_64",
+	"xtensa", "xtensaeb"}
+
+// noteUserConfig notes that QEMU reads its default config file, which can add devices
+// and drives, unless -no-user-config (or the older -nodefconfig) is given
+// (qemu_read_default_config_file in system/vl.c, QEMU 7.2 and 10.0).
+func (p *parser) noteUserConfig() {
+	for _, r := range p.records {
+		if r.name == "no-user-config" || r.name == "nodefconfig" {
+			return
+		}
+	}
+	p.cfg.Note("without -no-user-config QEMU also reads qemu.conf from its configuration " +
+		"directory (/etc/qemu on Debian), whose sections are not on this command line")
 }
 
 // targetSpellings maps architecture names that are not QEMU target names, as libvirt's
@@ -275,12 +308,4 @@ func lifetime(defs []optionDef) string {
 		return fmt.Sprintf(" (it was removed in %s)", last.Removed)
 	}
 	return ""
-}
-
-// readFile reads a -readconfig file.
-func (p *parser) readFile(path string) ([]byte, error) {
-	if p.opts.ReadFile != nil {
-		return p.opts.ReadFile(path)
-	}
-	return os.ReadFile(path)
 }

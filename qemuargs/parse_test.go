@@ -3,7 +3,10 @@ package qemuargs
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/qscope/qscope/vm"
@@ -60,6 +63,8 @@ func TestParseOptions(t *testing.T) {
 			[]string{"accel kvm", "accel tcg"}, nil},
 		{"enable-kvm", "qemu-system-x86_64 -enable-kvm -nodefaults",
 			[]string{"accel kvm"}, []string{"accel tcg"}},
+		{"machine accel after enable-kvm wins", "qemu-system-x86_64 -enable-kvm -M pc,accel=tcg -nodefaults",
+			[]string{"accel tcg"}, []string{"accel kvm"}},
 		{"default accel is tcg", "qemu-system-x86_64 -nodefaults", []string{"accel tcg"},
 			[]string{"accel kvm"}},
 		{"qemu-kvm tries kvm then tcg", "/usr/libexec/qemu-kvm -nodefaults",
@@ -193,6 +198,13 @@ func TestParseOptions(t *testing.T) {
 		{"host options", "qemu-system-x86_64 -nodefaults -plugin /p.so -incoming tcp:0:4444 -loadvm s1 -kernel /k -initrd /i -fw_cfg name=opt/x,string=y",
 			[]string{"option plugin", "option incoming", "option loadvm", "option kernel",
 				"option initrd", "option fw_cfg"}, nil},
+		{"firmware and table files", "qemu-system-x86_64 -nodefaults -bios /b.bin -option-rom /r.rom -acpitable file=/t.aml -smbios file=/s.bin -smbios type=1,serial=x -acpitable sig=ABCD",
+			[]string{"option bios", "option option-rom", "option acpitable",
+				"option smbios"}, nil},
+		{"vc with trailing text", "qemu-system-x86_64 -nodefaults -serial vcfoo",
+			[]string{"chardev vc", "device isa-serial"}, nil},
+		{"abstract socket", "qemu-system-x86_64 -nodefaults -chardev socket,id=m,path=qmp,abstract=on,server=on,wait=off -mon chardev=m,mode=control",
+			[]string{"monitor qmp"}, nil},
 		{"semihosting", "qemu-system-aarch64 -M virt -nodefaults -semihosting",
 			[]string{"option semihosting"}, nil},
 		{"semihosting off", "qemu-system-aarch64 -M virt -nodefaults -semihosting-config enable=off",
@@ -251,6 +263,8 @@ func TestParseErrorsTable(t *testing.T) {
 			"missing qom-type"},
 		{"accel conflict", "qemu-system-x86_64 -accel kvm -machine pc,accel=tcg",
 			Options{}, 3, "cannot be combined"},
+		{"enable-kvm with accel", "qemu-system-x86_64 -accel tcg -enable-kvm",
+			Options{}, 3, "cannot be combined"},
 		{"mon on an undefined chardev", "qemu-system-x86_64 -mon chardev=nope", Options{}, 1,
 			"no chardev"},
 		{"set on an undefined id", "qemu-system-x86_64 -set device.x.driver=e1000",
@@ -272,6 +286,8 @@ func TestParseErrorsTable(t *testing.T) {
 			"invalid insecure-types"},
 		{"bad media", "qemu-system-x86_64 -drive file=a,media=tape", Options{}, 1,
 			"invalid media"},
+		{"unknown target", "qemu-system-bogus -nodefaults", Options{}, 0,
+			`unknown QEMU target "bogus"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,6 +369,14 @@ func TestParseDefaults(t *testing.T) {
 		{"pc", "-vga none -net none", nil, []string{"device VGA", "device e1000"}},
 		{"pc", "-accel kvm", []string{"device kvm-ioapic", "device kvm-i8259",
 			"device kvm-pit", "device kvmclock"}, []string{"device isa-pit"}},
+		{"pc", "-accel kvm,kernel-irqchip=split", []string{"device ioapic",
+			"device isa-i8259", "device isa-pit", "device kvm-apic", "device kvmclock"},
+			[]string{"device kvm-ioapic", "device kvm-pit"}},
+		{"q35,kernel-irqchip=off", "-accel kvm", []string{"device ioapic", "device apic",
+			"device isa-pit"}, []string{"device kvm-apic", "device kvm-ioapic"}},
+		{"isapc", "-accel kvm", []string{"device kvmclock", "device kvm-pit"}, nil},
+		{"microvm", "-accel kvm", []string{"device kvm-apic", "device isa-pit",
+			"device kvmclock"}, []string{"device kvm-pit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.machine+" "+tt.extra, func(t *testing.T) {
@@ -559,5 +583,88 @@ func TestBoardDevices(t *testing.T) {
 	}
 	if _, ok := BoardDevices(Machine{Target: "aarch64", Type: "raspi3b"}); ok {
 		t.Error("raspi3b reported as modelled")
+	}
+}
+
+func TestReadconfigRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("TOPSECRET-token\n"), 0o600)
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, make([]byte, maxConfigFile+1), 0o600)
+	tests := []struct {
+		path, want string
+	}{
+		{fifo, "not a regular file"},
+		{"/dev/zero", "not a regular file"},
+		{big, "larger than"},
+		{secret, "invalid line"},
+	}
+	for _, tt := range tests {
+		_, err := Parse([]string{"qemu-system-x86_64", "-readconfig", tt.path}, Options{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("-readconfig %s: error %v, want %q", tt.path, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "TOPSECRET") {
+			t.Errorf("-readconfig %s: error quotes the file's content: %v", tt.path, err)
+		}
+	}
+}
+
+func TestParseVersionRange(t *testing.T) {
+	for _, v := range []string{"1.7", "99.9"} {
+		_, err := Parse([]string{"qemu-system-x86_64"}, Options{QEMUVersion: v})
+		if err == nil || !strings.Contains(err.Error(), "outside the releases") {
+			t.Errorf("QEMUVersion %s: error %v, want outside the releases", v, err)
+		}
+	}
+	if _, err := Parse([]string{"qemu-system-x86_64"}, Options{QEMUVersion: "abc"}); err == nil {
+		t.Error("QEMUVersion abc: no error")
+	}
+}
+
+func TestBlockNodeReadOnly(t *testing.T) {
+	cfg := mustParseArgs(t, "qemu-system-x86_64 -nodefaults -blockdev driver=raw,read-only=on,node-name=r,file.driver=vmdk,file.read-only=off,file.file.driver=file,file.file.filename=/x.vmdk", Options{})
+	want := map[string]string{"raw": "on", "vmdk": "off", "file": "off"}
+	for _, c := range cfg.Components {
+		if c.Kind != vm.KindBlockDriver {
+			continue
+		}
+		if got := c.Props["read-only"]; got != want[c.Name] {
+			t.Errorf("%s read-only = %q, want %q", c.Name, got, want[c.Name])
+		}
+	}
+	cfg = mustParseArgs(t, "qemu-system-x86_64 -nodefaults -drive file=/a.vmdk,format=vmdk,readonly=on,if=none", Options{})
+	for _, c := range cfg.Components {
+		if c.Kind == vm.KindBlockDriver && c.Props["read-only"] != "on" {
+			t.Errorf("%s read-only = %q, want inherited on", c.Name, c.Props["read-only"])
+		}
+	}
+}
+
+func TestProtocolOf(t *testing.T) {
+	tests := []struct{ file, want string }{
+		{"/var/lib/a.img", "file"},
+		{"a.img", "file"},
+		{"/dir/with:colon.img", "file"},
+		{"fat:rw:/srv", "vvfat"},
+		{"nbd:localhost:10809", "nbd"},
+		{"nbd+unix:///e?socket=/s", "nbd"},
+		{"iser://h/iqn/1", "iscsi"},
+		{"iscsi://h/iqn/1", "iscsi"},
+		{"nvme://0000:01:00.0/1", "nvme"},
+		{"https://example.org/a.iso", "https"},
+		{"gluster+tcp://h/v/i", "gluster"},
+		{"/dev/sdb", "host_device"},
+		{"frob:x", "frob"},
+	}
+	for _, tt := range tests {
+		if got, _ := protocolOf(tt.file); got != tt.want {
+			t.Errorf("protocolOf(%q) = %q, want %q", tt.file, got, tt.want)
+		}
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"strings"
+	"syscall"
 )
 
 // configGroups maps -readconfig group names to the option each section stands for. Groups
@@ -47,7 +50,7 @@ func (p *parser) expandReadconfig() {
 			out = append(out, r)
 			continue
 		}
-		data, err := p.readFile(r.arg)
+		data, err := p.readConfigFile(r.arg)
 		if err != nil {
 			p.errorf(&r, -1, "cannot read the config file: %v", err)
 			continue
@@ -95,13 +98,16 @@ func parseConfigFile(rc record, data []byte) ([]record, error) {
 			}
 			continue
 		}
+		// Errors do not quote the line: qscope may run with more privileges than the
+		// author of the command line, who could name any file to see its content.
 		m := configPair.FindStringSubmatch(line)
 		if m == nil {
-			return nil, fmt.Errorf("%s: invalid line %q: want [group], [group \"id\"] or "+
-				"key = \"value\"", where, line)
+			return nil, fmt.Errorf("%s: invalid line: want [group], [group \"id\"] or "+
+				"key = \"value\"", where)
 		}
 		if cur == nil {
-			return nil, fmt.Errorf("%s: %q is outside any [group] section", where, line)
+			return nil, fmt.Errorf("%s: a key = \"value\" line before any [group] section",
+				where)
 		}
 		pairs = append(pairs, m[1]+"="+escapeComma(m[2]))
 	}
@@ -112,14 +118,51 @@ func parseConfigFile(rc record, data []byte) ([]record, error) {
 	return out, nil
 }
 
+// maxConfigFile is the largest -readconfig file qscope reads. QEMU's config files are a
+// few kilobytes; the limit stops a command line that names /dev/zero or a huge file from
+// exhausting memory.
+const maxConfigFile = 1 << 20
+
+// readConfigFile reads a -readconfig file. Only regular files are read, so that a FIFO or
+// a device named on the command line cannot block or flood qscope; the file is opened
+// without blocking and checked after opening, so that it cannot be swapped in between.
+func (p *parser) readConfigFile(path string) ([]byte, error) {
+	if p.opts.ReadFile != nil {
+		return p.opts.ReadFile(path)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > maxConfigFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxConfigFile)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	if err == nil && len(data) > maxConfigFile {
+		err = fmt.Errorf("%s is larger than %d bytes", path, maxConfigFile)
+	}
+	return data, err
+}
+
 func escapeComma(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 
 // applySet applies every -set group.id.key=value to the option with that group and id,
-// which must come earlier on the command line, as in QEMU.
+// which must come earlier on the command line, as in QEMU. When several earlier options
+// have the id, the last one is changed.
 func (p *parser) applySet() {
+	ids := map[string]map[string]int{} // group, then id, to the record index
 	for i := range p.records {
 		r := &p.records[i]
 		if r.name != "set" {
+			p.indexID(ids, i)
 			continue
 		}
 		lhs, value, ok := strings.Cut(r.arg, "=")
@@ -128,30 +171,34 @@ func (p *parser) applySet() {
 			p.errorf(r, -1, "invalid -set: want group.id.key=value")
 			continue
 		}
-		target := p.findByID(parts[0], parts[1], i)
-		if target == nil {
+		target, found := ids[parts[0]][parts[1]]
+		if !found {
 			p.errorf(r, -1, "there is no %s %q defined before this option", parts[0],
 				parts[1])
 			continue
 		}
-		target.set = append(target.set, Opt{Key: parts[2], Value: value, Offset: -1})
+		t := &p.records[target]
+		t.set = append(t.set, Opt{Key: parts[2], Value: value, Offset: -1})
 	}
 }
 
-// findByID returns the record before index limit of option group whose id is id.
-func (p *parser) findByID(group, id string, limit int) *record {
-	for i := limit - 1; i >= 0; i-- {
-		r := &p.records[i]
-		if r.name != group || strings.HasPrefix(strings.TrimSpace(r.arg), "{") {
-			continue
-		}
-		opts, err := ParseOpts(r.arg, impliedKeys[group])
-		if err != nil {
-			continue
-		}
-		if opts.Value("id") == id {
-			return r
-		}
+// indexID records the id of the key=value option at index i. Options written as JSON
+// cannot be changed by -set, as in QEMU, so they are not indexed.
+func (p *parser) indexID(ids map[string]map[string]int, i int) {
+	r := &p.records[i]
+	if !r.hasArg || strings.HasPrefix(r.arg, "{") {
+		return
 	}
-	return nil
+	opts, err := ParseOpts(r.arg, impliedKeys[r.name])
+	if err != nil {
+		return
+	}
+	id, ok := opts.Get("id")
+	if !ok {
+		return
+	}
+	if ids[r.name] == nil {
+		ids[r.name] = map[string]int{}
+	}
+	ids[r.name][id] = i
 }

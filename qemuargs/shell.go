@@ -34,12 +34,12 @@ func (e *ShellError) Error() string {
 // an error, as is a second command on a later line: qscope cannot know what the shell would
 // have run.
 func SplitCommandLine(text string) (env []string, argv []Word, err error) {
-	words, err := shellWords(text)
+	words, plainNames, err := shellWords(text)
 	if err != nil {
 		return nil, nil, err
 	}
 	i := 0
-	for i < len(words) && isAssignment(words[i].Text) {
+	for i < len(words) && plainNames[i] && isAssignment(words[i].Text) {
 		env = append(env, words[i].Text)
 		i++
 	}
@@ -81,12 +81,15 @@ func (s *shellScanner) advance() {
 	s.pos++
 }
 
-func shellWords(text string) ([]Word, error) {
+// shellWords returns the words of text and, for each, whether everything before its first
+// '=' was unquoted, which the shell requires of an assignment's name.
+func shellWords(text string) ([]Word, []bool, error) {
 	// Files written on Windows end lines with CRLF; a backslash before CRLF still continues
 	// the line.
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	s := &shellScanner{text: text, line: 1, col: 1}
 	var words []Word
+	var plainNames []bool
 	commandEnded := false
 	for s.pos < len(text) {
 		c := text[s.pos]
@@ -107,32 +110,41 @@ func shellWords(text string) ([]Word, error) {
 			}
 		default:
 			if commandEnded {
-				return nil, s.errorf(s.line, s.col, "a second command starts here; "+
+				return nil, nil, s.errorf(s.line, s.col, "a second command starts here; "+
 					"give one command line, with backslash-newline between its lines")
 			}
-			w, err := s.word()
+			w, plainName, err := s.word()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			words = append(words, w)
+			plainNames = append(plainNames, plainName)
 		}
 	}
-	return words, nil
+	return words, plainNames, nil
 }
 
-// word reads one word starting at the current position.
-func (s *shellScanner) word() (Word, error) {
-	w := Word{Line: s.line, Col: s.col}
+// word reads one word starting at the current position. plainName reports whether no
+// quoting or escape came before the word's first '='.
+func (s *shellScanner) word() (w Word, plainName bool, err error) {
+	w = Word{Line: s.line, Col: s.col}
 	var b strings.Builder
+	plainName, sawEquals := true, false
 	for s.pos < len(s.text) {
 		c := s.text[s.pos]
+		if c == '=' {
+			sawEquals = true
+		}
+		if !sawEquals && strings.IndexByte("\\'\"", c) >= 0 {
+			plainName = false
+		}
 		switch {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			w.Text = b.String()
-			return w, nil
+			return w, plainName, nil
 		case c == '\\':
 			if s.pos+1 >= len(s.text) {
-				return w, s.errorf(s.line, s.col, "backslash at the end of the text")
+				return w, false, s.errorf(s.line, s.col, "backslash at the end of the text")
 			}
 			s.advance()
 			if s.text[s.pos] != '\n' {
@@ -141,25 +153,28 @@ func (s *shellScanner) word() (Word, error) {
 			s.advance()
 		case c == '\'':
 			if err := s.singleQuoted(&b); err != nil {
-				return w, err
+				return w, false, err
 			}
 		case c == '"':
 			if err := s.doubleQuoted(&b); err != nil {
-				return w, err
+				return w, false, err
 			}
 		case strings.IndexByte("$`", c) >= 0:
-			return w, s.errorf(s.line, s.col, "shell expansion %q is not supported; "+
+			return w, false, s.errorf(s.line, s.col, "shell expansion %q is not supported; "+
 				"give the expanded command line", c)
 		case strings.IndexByte("|&;<>()", c) >= 0:
-			return w, s.errorf(s.line, s.col, "shell operator %q is not supported; "+
+			return w, false, s.errorf(s.line, s.col, "shell operator %q is not supported; "+
 				"give a single command without pipes, redirections or lists", c)
+		case strings.IndexByte("*?[", c) >= 0:
+			return w, false, s.errorf(s.line, s.col, "unquoted %q: the shell would expand it "+
+				"to matching file names; quote the word", c)
 		default:
 			b.WriteByte(c)
 			s.advance()
 		}
 	}
 	w.Text = b.String()
-	return w, nil
+	return w, plainName, nil
 }
 
 func (s *shellScanner) singleQuoted(b *strings.Builder) error {

@@ -31,6 +31,11 @@ func TestSplitCommandLine(t *testing.T) {
 		{"comment lines", "# a comment\nqemu -S # trailing\n", nil, []string{"qemu", "-S"}},
 		{"assignment after the binary is an argument", "qemu A=B", nil,
 			[]string{"qemu", "A=B"}},
+		{"quoted name is no assignment", "'A=B' qemu", nil, []string{"A=B", "qemu"}},
+		{"quoted value is an assignment", "A='b c' qemu", []string{"A=b c"},
+			[]string{"qemu"}},
+		{"quoted glob characters stay", `qemu -name '*' -drive "file=a?.img"`, nil,
+			[]string{"qemu", "-name", "*", "-drive", "file=a?.img"}},
 		{"dollar in single quotes is literal", "qemu -name '$x'", nil,
 			[]string{"qemu", "-name", "$x"}},
 		{"empty quoted argument", "qemu -name ''", nil, []string{"qemu", "-name", ""}},
@@ -83,6 +88,9 @@ func TestSplitCommandLineErrors(t *testing.T) {
 		{"qemu -S; qemu -S", "shell operator", 1},
 		{"qemu -S\nqemu -S", "second command", 2},
 		{"qemu -S \\", "backslash at the end", 1},
+		{"qemu -name *", "unquoted '*'", 1},
+		{"qemu -drive file=a?.img", "unquoted '?'", 1},
+		{"qemu -name x[1]", "unquoted '['", 1},
 	}
 	for _, tt := range tests {
 		_, _, err := SplitCommandLine(tt.text)
