@@ -13,6 +13,21 @@ type tag struct {
 	path string
 	// implied describes what libvirt added by itself; empty for what the XML states.
 	implied string
+	// key names the device the option creates when path does not: see deviceKey.
+	key string
+}
+
+// deviceKey returns the key of the device an option creates: the element path without
+// the child element (target, model) the option was tagged with.
+func (t tag) deviceKey() string {
+	if t.key != "" {
+		return t.key
+	}
+	p := t.path
+	for _, child := range []string{"/target", "/model", "/source", "/backend"} {
+		p = strings.TrimSuffix(p, child)
+	}
+	return p
 }
 
 // where describes the tag for implied-by texts.
@@ -32,11 +47,24 @@ type builder struct {
 	target string // QEMU target
 	// machine is the machine type as the XML names it (or libvirt's default).
 	machine string
-	argv    []string
-	tags    []tag
-	errs    ErrorList
-	// pci places PCI devices and adds the controllers libvirt adds.
-	pci *pciSet
+	// qemu and libvirt are the versions whose command line the builder writes.
+	qemu, libvirt version
+	argv          []string
+	tags          []tag
+	errs          ErrorList
+	// pciAdded lists the PCI controllers libvirt's address assignment adds.
+	pciAdded []addedController
+	// addrs maps device keys to the address type libvirt's chipset rules gave them.
+	addrs map[string]string
+	// primed maps device keys to the address type (ccw or mmio) libvirt gives virtio
+	// devices without an address.
+	primed map[string]string
+	// onPCI marks the devices that end up with a PCI address, by key.
+	onPCI map[string]bool
+	// usb2Slots are the slots of ICH9 USB2 controllers placed with the q35 chipset.
+	usb2Slots map[uint]pciAddr
+	// iommuGroups numbers the host PCI slots of pSeries host devices.
+	iommuGroups map[string]uint
 	// dev is the domain's device list after libvirt's post-parse defaults.
 	dev *devices
 }
@@ -65,6 +93,12 @@ func (b *builder) emitTagged(t tag, option string, arg ...string) {
 	if len(b.argv) == 0 {
 		b.argv = append(b.argv, b.binary())
 		b.tags = append(b.tags, tag{path: "/domain/devices/emulator"})
+	}
+	if option == "-device" && isS390(b.arch) && b.onPCI[t.deviceKey()] {
+		// libvirt gives every PCI device of an s390 guest its zPCI device
+		// (qemuBuildExtensionCommandLine).
+		b.argv = append(b.argv, option, kv("zpci", "target", idOf(arg)))
+		b.tags = append(b.tags, t, t)
 	}
 	b.argv = append(b.argv, option)
 	b.tags = append(b.tags, t)
@@ -101,6 +135,19 @@ func kv(first string, pairs ...string) string {
 	return b.String()
 }
 
+// idOf returns the id property of a -device argument, or "".
+func idOf(arg []string) string {
+	if len(arg) == 0 {
+		return ""
+	}
+	for _, p := range strings.Split(arg[0], ",") {
+		if v, ok := strings.CutPrefix(p, "id="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
 func escape(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 
 // device emits -device DRIVER,pairs... for the element at path.
@@ -119,7 +166,11 @@ func (b *builder) build() {
 	if len(b.errs) > 0 {
 		return
 	}
-	b.pci = b.assignPCI()
+	b.usb2Slots = map[uint]pciAddr{}
+	b.assignAddresses()
+	if len(b.errs) > 0 {
+		return
+	}
 	b.buildMasterKey()
 	b.buildPRManager()
 	b.buildPflash()
@@ -131,6 +182,7 @@ func (b *builder) build() {
 	b.buildNUMA()
 	b.buildVMGenID()
 	b.buildDisplayNone()
+	b.buildSGA()
 	b.emitImplied("libvirt's defaults", "-nodefaults")
 	b.buildMonitor()
 	b.buildIOMMU()

@@ -147,6 +147,11 @@ func (b *builder) serialTarget(s serial) (string, string) {
 			model = s.x.Target.Model.Name
 		}
 	}
+	if typ == "isa-serial" {
+		// libvirt reads isa-serial as the machine's default, for compatibility
+		// (qemuDomainChrDefPostParse).
+		typ = ""
+	}
 	if model != "" && typ == "" {
 		typ = map[string]string{"isa-serial": "isa-serial", "usb-serial": "usb-serial",
 			"pci-serial": "pci-serial", "spapr-vty": "spapr-vio-serial",
@@ -208,21 +213,20 @@ func (b *builder) buildChannels() {
 	}
 }
 
-// buildConsoles emits consoles other than the one that is the first serial port.
+// buildConsoles emits the consoles other than a first console that is a serial port.
 func (b *builder) buildConsoles() {
-	for i, con := range b.devs().Consoles {
+	for i := range b.devs().Consoles {
+		con := &b.devs().Consoles[i]
 		path := fmt.Sprintf("/domain/devices/console[%d]", i+1)
+		if i == 0 && consoleIsSerial(con) {
+			continue
+		}
 		t := ""
 		if con.Target != nil {
 			t = con.Target.Type
 		}
-		if t == "" && isS390(b.arch) {
-			t = "sclp"
-		}
 		id := fmt.Sprintf("charconsole%d", i)
 		switch t {
-		case "", "serial":
-			continue
 		case "virtio":
 			if b.chardev(path, con.Source, con.Protocol, id, false) {
 				b.device(path+"/target", "virtconsole", "chardev", id)
@@ -232,6 +236,8 @@ func (b *builder) buildConsoles() {
 				b.device(path+"/target", pick(t == "sclp", "sclpconsole", "sclplmconsole"),
 					"chardev", id)
 			}
+		case "", "serial":
+			b.errorf(path+"/target", "only the first console can be a serial port")
 		default:
 			b.errorf(path+"/target", "console target type %q is not supported by QEMU", t)
 		}

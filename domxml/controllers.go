@@ -58,12 +58,12 @@ func (b *builder) buildPCIControllers() {
 			all = append(all, pciCtrl{int(c.index), func() { b.buildController(c) }})
 		}
 	}
-	for _, a := range b.pci.added {
+	for _, a := range b.pciAdded {
 		all = append(all, pciCtrl{a.index, func() {
 			why := fmt.Sprintf("libvirt's PCI address assignment: %s index %d", a.model,
 				a.index)
-			b.emitImplied(why, "-device", kv(pciModelNames[a.model], "id",
-				fmt.Sprintf("pci.%d", a.index)))
+			b.emitTagged(tag{implied: why, key: a.key()}, "-device",
+				kv(pciModelNames[a.model], "id", fmt.Sprintf("pci.%d", a.index)))
 		}})
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].index < all[j].index })
@@ -93,7 +93,7 @@ func (b *builder) controllerDriver(c *controller) string {
 		}
 		return "ahci"
 	case "virtio-serial":
-		return "virtio-serial-" + b.virtioBus(c.where(), c.addr) + transitional(c.model)
+		return "virtio-serial-" + b.virtioBus(c.key(), c.addr) + b.transitional(c.model)
 	case "fdc", "xenbus", "isa", "ccid":
 		return ""
 	default:
@@ -131,7 +131,7 @@ func (b *builder) pciControllerDriver(c *controller) string {
 func (b *builder) scsiDriver(c *controller) string {
 	switch c.model {
 	case "virtio-scsi", "virtio-transitional", "virtio-non-transitional":
-		return "virtio-scsi-" + b.virtioBus(c.where(), c.addr) + transitional(c.model)
+		return "virtio-scsi-" + b.virtioBus(c.key(), c.addr) + b.transitional(c.model)
 	case "ncr53c90":
 		return ""
 	case "buslogic":
@@ -164,7 +164,7 @@ func (b *builder) buildController(c *controller) {
 	if c.typ == "pci" {
 		id = fmt.Sprintf("pci.%d", c.index)
 	}
-	t := tag{path: c.path, implied: c.implied}
+	t := tag{path: c.path, implied: c.implied, key: c.key()}
 	b.emitTagged(t, "-device", kv(drv, "id", id))
 }
 
@@ -197,5 +197,9 @@ func (b *builder) buildHubs() {
 			continue
 		}
 		b.device(path, "usb-hub", "id", fmt.Sprintf("hub%d", i))
+	}
+	for i := range b.dev.usbHubs {
+		b.emitImplied("libvirt: a USB hub for lack of USB ports", "-device",
+			kv("usb-hub", "id", fmt.Sprintf("hub%d", len(b.devs().Hubs)+i)))
 	}
 }

@@ -2,6 +2,7 @@ package domxml
 
 import (
 	"fmt"
+	"strings"
 
 	"libvirt.org/go/libvirtxml"
 )
@@ -45,6 +46,7 @@ func (b *builder) addDefaultDevices(d *devices) {
 		d.maybeAddController("usb", 0, usbModel, "libvirt: the default USB controller of "+
 			"machine "+b.machine)
 	}
+	b.addPCIRoot(d)
 	b.setUSBModels(d)
 	b.setSCSIModels(d)
 	if balloon && dv.MemBalloon == nil {
@@ -57,8 +59,34 @@ func (b *builder) addDefaultDevices(d *devices) {
 	b.collectPanics(d, panic)
 }
 
+// addPCIRoot adds the machine's PCI root controller, and gives a PCI controller written
+// without a model the root model when it has index 0. A PCI controller with index 0 of
+// another model is an error, as in libvirt.
+func (b *builder) addPCIRoot(d *devices) {
+	root := b.pciRootModel()
+	for _, c := range d.controllers {
+		switch {
+		case c.typ != "pci":
+		case c.model == "" && c.index == 0 && root != "":
+			c.model = root
+		case c.model == "":
+			b.errorf(c.where(), "missing model attribute for the PCI controller with "+
+				"index %d", c.index)
+		case c.index == 0 && root != "" && c.model != root:
+			b.errorf(c.where(), "the PCI controller with index 0 must be model %s for "+
+				"machine %s, not %s", root, b.machine, c.model)
+		}
+	}
+	if root != "" {
+		d.maybeAddController("pci", 0, root, "libvirt: the PCI root of machine "+b.machine)
+	}
+}
+
 // setUSBModels gives USB controllers without a model libvirt's default for the machine
-// (qemuDomainControllerDefPostParse).
+// (qemuDomainControllerDefPostParse). The default is piix3-uhci, which the QEMU builds of
+// libvirt's test data have for every target but s390x, or pci-ohci on ppc64 and qemu-xhci
+// on aarch64 and loongarch64. On s390 a controller without an address gets model none,
+// and one with an address keeps no model, so libvirt writes no device for it.
 func (b *builder) setUSBModels(d *devices) {
 	for _, c := range d.controllers {
 		if c.typ != "usb" || c.model != "" {
@@ -69,9 +97,10 @@ func (b *builder) setUSBModels(d *devices) {
 			c.model = "qemu-xhci"
 		case isS390(b.arch) && c.addr == nil:
 			c.model = "none"
+		case isS390(b.arch):
 		case isPPC64(b.arch):
 			c.model = "pci-ohci"
-		case b.arch == "aarch64":
+		case b.arch == "aarch64", b.arch == "loongarch64":
 			c.model = "qemu-xhci"
 		default:
 			c.model = "piix3-uhci"
@@ -195,54 +224,66 @@ func (b *builder) defaultVideoModel() string {
 	return "cirrus"
 }
 
-// consoleSerials lists the serial ports, adding the one libvirt makes for a <console> of
-// target type serial when the domain has no serial port (virDomainDefAddConsoleCompat).
+// consoleSerials lists the serial ports, adding the one libvirt makes for a first
+// <console> without a target type or of target type serial when the domain has no serial
+// port (virDomainDefAddConsoleCompat). Such a console is otherwise an alias of the first
+// serial port.
 func (b *builder) consoleSerials(d *devices) {
 	dv := b.devs()
 	for i := range dv.Serials {
 		d.serials = append(d.serials, serial{x: &dv.Serials[i],
 			path: fmt.Sprintf("/domain/devices/serial[%d]", i+1)})
 	}
-	if len(dv.Serials) > 0 || len(dv.Consoles) == 0 {
+	if len(dv.Serials) > 0 || len(dv.Consoles) == 0 || !consoleIsSerial(&dv.Consoles[0]) {
 		return
 	}
-	con := &dv.Consoles[0]
-	t := ""
-	if con.Target != nil {
-		t = con.Target.Type
-	}
-	if t == "" || t == "serial" {
-		if t == "" && (isS390(b.arch) || !b.consoleDefaultsToSerial()) {
-			return
-		}
-		d.serials = append(d.serials, serial{console: con,
-			path: "/domain/devices/console[1]"})
-	}
+	d.serials = append(d.serials, serial{console: &dv.Consoles[0],
+		path: "/domain/devices/console[1]"})
 }
 
-// consoleDefaultsToSerial reports whether a console without a target type is a serial
-// port on this machine; on s390 it is an SCLP console.
-func (b *builder) consoleDefaultsToSerial() bool {
-	return !isS390(b.arch)
+// consoleIsSerial reports whether a <console> is a serial port: one without a target type
+// or of target type serial.
+func consoleIsSerial(con *libvirtxml.DomainConsole) bool {
+	return con.Target == nil || con.Target.Type == "" || con.Target.Type == "serial"
 }
 
-// memoryBackend decides the id of the machine's RAM backend, which libvirt gives
-// -machine memory-backend= when the guest has no NUMA nodes.
-func (b *builder) memoryBackend(d *devices) {
-	if b.dom.CPU != nil && b.dom.CPU.Numa != nil && len(b.dom.CPU.Numa.Cell) > 0 {
+// defaultRAMID sets the id of the machine's RAM backend (QEMU's default-ram-id of the
+// machine, hw/*/ in QEMU 10.0), which libvirt gives -machine memory-backend= when the
+// guest has no NUMA nodes and QEMU reports the id (QEMU 5.2 and later). libvirt 5.6
+// predates the id and never writes it.
+func (b *builder) defaultRAMID(d *devices) {
+	if b.dom.CPU != nil && b.dom.CPU.Numa != nil && len(b.dom.CPU.Numa.Cell) > 0 ||
+		!b.qemuAtLeast(5, 2) || !b.libvirtAtLeast(6, 0) {
 		return
 	}
+	m := b.machine
 	switch {
+	case isX86(b.arch) && m == "microvm":
+		d.ramBackend = "microvm.ram"
 	case isX86(b.arch):
 		d.ramBackend = "pc.ram"
 	case b.isARMVirt():
 		d.ramBackend = "mach-virt.ram"
+	case isARM(b.arch) && strings.HasPrefix(m, "vexpress-"):
+		d.ramBackend = "vexpress.highmem"
+	case isARM(b.arch) && (m == "versatilepb" || m == "versatileab"):
+		d.ramBackend = "versatile.ram"
+	case isARM(b.arch) && m == "sbsa-ref":
+		d.ramBackend = "sbsa-ref.ram"
 	case b.isPSeries():
 		d.ramBackend = "ppc_spapr.ram"
+	case isPPC64(b.arch) && strings.HasPrefix(m, "powernv"):
+		d.ramBackend = "pnv.ram"
 	case isS390(b.arch):
 		d.ramBackend = "s390.ram"
 	case b.isRISCVVirt():
 		d.ramBackend = "riscv_virt_board.ram"
+	case isRISCV(b.arch) && m == "spike":
+		d.ramBackend = "riscv.spike.ram"
+	case b.isLoongArchVirt():
+		d.ramBackend = "loongarch.ram"
+	case strings.HasPrefix(b.arch, "mips") && strings.HasPrefix(m, "malta"):
+		d.ramBackend = "mips_malta.ram"
 	}
 }
 
@@ -250,3 +291,101 @@ func (b *builder) memoryBackend(d *devices) {
 func (b *builder) typeAttr(path string) string { return b.idx.attr(path, "type") }
 
 var _ = libvirtxml.Domain{}
+
+// usbHubPorts is the port count of a USB hub (VIR_DOMAIN_USB_HUB_PORTS).
+const usbHubPorts = 8
+
+// addUSBHubs counts the hubs libvirt adds when the USB devices outnumber the ports of the
+// USB controllers and hubs (qemuDomainUSBAddressAddHubs). Each added hub takes a port and
+// gives eight.
+func (b *builder) addUSBHubs(d *devices) {
+	ports := 0
+	for _, c := range d.controllers {
+		if c.typ == "usb" {
+			ports += usbControllerPorts(c)
+		}
+	}
+	count := 0
+	dv := b.devs()
+	for _, h := range dv.Hubs {
+		if h.Type == "usb" {
+			ports += usbHubPorts
+			count++
+		}
+	}
+	for _, h := range dv.Hostdevs {
+		if h.SubsysUSB != nil {
+			count++
+		}
+	}
+	for i := range dv.Disks {
+		if diskBus(&dv.Disks[i]) == "usb" {
+			count++
+		}
+	}
+	for i := range dv.Interfaces {
+		if b.netModel(&dv.Interfaces[i]) == "usb-net" {
+			count++
+		}
+	}
+	for _, c := range d.controllers {
+		if c.typ == "ccid" {
+			count++
+		}
+	}
+	for _, in := range dv.Inputs {
+		bus := in.Bus
+		if bus == "" {
+			bus = b.defaultInputBus(in.Type)
+		}
+		if bus == "usb" {
+			count++
+		}
+	}
+	count += len(d.usbInputs)
+	for _, s := range d.serials {
+		if typ, _ := b.serialTarget(s); typ == "usb-serial" {
+			count++
+		}
+	}
+	for _, s := range dv.Sounds {
+		if s.Model == "usb" {
+			count++
+		}
+	}
+	for _, r := range dv.RedirDevs {
+		if r.Bus == "" || r.Bus == "usb" {
+			count++
+		}
+	}
+	for _, fs := range dv.Filesystems {
+		if fs.Driver != nil && fs.Driver.Type == "mtp" {
+			count++
+		}
+	}
+	if count > ports {
+		d.usbHubs = (count - ports + 1 + usbHubPorts - 2) / (usbHubPorts - 1)
+	}
+}
+
+// usbControllerPorts returns the port count of a USB controller
+// (virDomainUSBAddressControllerModelToPorts).
+func usbControllerPorts(c *controller) int {
+	switch c.model {
+	case "", "piix3-uhci", "piix4-uhci", "vt82c686b-uhci":
+		return 2
+	case "ehci", "ich9-ehci1":
+		return 6
+	case "pci-ohci":
+		return 3
+	case "nec-xhci", "qemu-xhci", "qusb1", "qusb2":
+		if c.x != nil && c.x.USB != nil && c.x.USB.Port != nil {
+			return int(*c.x.USB.Port)
+		}
+		if c.model == "qusb1" || c.model == "qusb2" {
+			return 8
+		}
+		return 4
+	}
+	return 0
+}

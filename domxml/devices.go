@@ -40,7 +40,7 @@ func (b *builder) buildFilesystems() {
 			b.emit(path, "-fsdev", kv(pick(drv == "handle", "handle", "local"), "id",
 				"fsdev-"+id, "path", fsSource(fs)))
 			b.device(path, "virtio-9p-"+b.virtioBus(path, toAddr(fs.Address))+
-				transitional(fs.Model), "fsdev", "fsdev-"+id)
+				b.transitional(fs.Model), "fsdev", "fsdev-"+id)
 		case "virtiofs":
 			b.emit(path, "-chardev", kv("socket", "id", "chr-vu-"+id, "path",
 				"/var/lib/libvirt/qemu/domain-"+b.dom.Name+"/"+id+"-fs.sock"))
@@ -172,7 +172,7 @@ func (b *builder) buildInput(in *libvirtxml.DomainInput, path string) {
 			b.errorf(path, "unknown input type %q", in.Type)
 			return
 		}
-		b.device(path, drv+"-"+b.virtioBus(path, toAddr(in.Address))+transitional(in.Model))
+		b.device(path, drv+"-"+b.virtioBus(path, toAddr(in.Address))+b.transitional(in.Model))
 	default:
 		b.errorf(path, "input bus %q is not supported by QEMU", bus)
 	}
@@ -318,7 +318,7 @@ func (b *builder) buildVideos() {
 		if drv == "" {
 			continue
 		}
-		t := tag{path: v.path, implied: v.implied}
+		t := tag{path: v.path, implied: v.implied, key: v.key()}
 		if v.path != "" {
 			t.path = v.path + "/model"
 		}
@@ -334,11 +334,10 @@ func (b *builder) buildVideos() {
 func (b *builder) videoDriver(v video, primary bool) string {
 	accel3d := v.x != nil && v.x.Model.Accel != nil && v.x.Model.Accel.Accel3D == "yes"
 	vhost := v.x != nil && v.x.Driver != nil && v.x.Driver.Name == "vhostuser"
-	path := v.path
-	if path == "" {
-		path = "/domain/devices"
-	}
-	vgaCapable := isX86(b.arch) || isPPC64(b.arch)
+	path := errorPath(v.key())
+	// QEMU builds virtio-vga for the targets whose boards imply VIRTIO_VGA in its
+	// Kconfig: x86, pSeries and riscv virt.
+	vgaCapable := isX86(b.arch) || isPPC64(b.arch) || isRISCV(b.arch)
 	if v.model == "none" {
 		return ""
 	}
@@ -351,11 +350,11 @@ func (b *builder) videoDriver(v video, primary bool) string {
 		case vhost && primary && vgaCapable:
 			return "vhost-user-vga"
 		case vhost:
-			return "vhost-user-gpu-" + b.virtioBus(path, addr)
+			return "vhost-user-gpu-" + b.virtioBus(v.key(), addr)
 		case primary && vgaCapable:
 			return pick(accel3d, "virtio-vga-gl", "virtio-vga")
 		}
-		return pick(accel3d, "virtio-gpu-gl-", "virtio-gpu-") + b.virtioBus(path, addr)
+		return pick(accel3d, "virtio-gpu-gl-", "virtio-gpu-") + b.virtioBus(v.key(), addr)
 	}
 	if primary {
 		drv := map[string]string{"vga": "VGA", "cirrus": "cirrus-vga", "vmvga": "vmware-svga",
@@ -378,7 +377,13 @@ func (b *builder) buildSounds() {
 		path := fmt.Sprintf("/domain/devices/sound[%d]", i+1)
 		switch s.Model {
 		case "pcspk":
-			b.emit(path, "-machine", "pcspk-audiodev=audio1")
+			// QEMU 5.1 made the PC speaker a machine property; libvirt 5.6 used the
+			// older -soundhw option.
+			if b.libvirtAtLeast(6, 0) && b.qemuAtLeast(5, 1) {
+				b.emit(path, "-machine", "pcspk-audiodev=audio1")
+			} else {
+				b.emit(path, "-soundhw", "pcspk")
+			}
 			continue
 		case "virtio":
 			b.device(path, "virtio-sound-"+b.virtioBus(path, toAddr(s.Address)))

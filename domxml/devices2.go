@@ -12,11 +12,12 @@ func (b *builder) buildHostdevs() {
 		h := &b.devs().Hostdevs[i]
 		path := fmt.Sprintf("/domain/devices/hostdev[%d]", i+1)
 		id := fmt.Sprintf("hostdev%d", i)
+		if h.Address != nil && h.Address.Unassigned != nil {
+			// libvirt detaches the device from the host but gives it to no guest bus.
+			continue
+		}
 		switch {
 		case h.SubsysPCI != nil:
-			if isS390(b.arch) {
-				b.device(path, "zpci", "target", id)
-			}
 			b.device(path, "vfio-pci", "id", id)
 		case h.SubsysUSB != nil:
 			b.device(path, "usb-host", "id", id)
@@ -24,7 +25,7 @@ func (b *builder) buildHostdevs() {
 			b.scsiHostdev(path, h.SubsysSCSI, id)
 		case h.SubsysSCSIHost != nil:
 			b.device(path, "vhost-scsi-"+b.virtioBus(path, toAddr(h.Address))+
-				transitional(h.SubsysSCSIHost.Model), "id", id)
+				b.transitional(h.SubsysSCSIHost.Model), "id", id)
 		case h.SubsysMDev != nil:
 			b.mdevHostdev(path, h.SubsysMDev, h.Address, id)
 		default:
@@ -37,7 +38,23 @@ func (b *builder) buildHostdevs() {
 // scsiHostdev emits the block node and the scsi-generic device of an assigned SCSI device.
 func (b *builder) scsiHostdev(path string, s *libvirtxml.DomainHostdevSubsysSCSI, id string) {
 	node := "libvirt-" + id + "-backend"
-	if s.Source != nil && s.Source.ISCSI != nil {
+	iscsi := s.Source != nil && s.Source.ISCSI != nil
+	if b.usesDrive() {
+		// Before -blockdev, libvirt opened the device with -drive and a raw format.
+		node = "drive-" + id
+		file := []string{"file.driver", "host_device"}
+		if iscsi {
+			file = []string{"file.driver", "iscsi"}
+			if s.Source.ISCSI.Auth != nil {
+				b.object(path+"/source", "secret", "id", id+"-secret0")
+			}
+		}
+		b.emit(path+"/source", "-drive", kv("", append(file, "format", "raw", "if", "none",
+			"id", node)...))
+		b.device(path, "scsi-generic", "drive", node, "id", id)
+		return
+	}
+	if iscsi {
 		b.emit(path+"/source", "-blockdev", kv("", "driver", "iscsi", "node-name", node))
 		if s.Source.ISCSI.Auth != nil {
 			b.object(path+"/source", "secret", "id", id+"-secret0")
@@ -53,6 +70,10 @@ func (b *builder) mdevHostdev(path string, m *libvirtxml.DomainHostdevSubsysMDev
 	addr *libvirtxml.DomainAddress, id string) {
 	drv := map[string]string{"vfio-pci": "vfio-pci", "vfio-ccw": "vfio-ccw",
 		"vfio-ap": "vfio-ap"}[m.Model]
+	if drv == "vfio-pci" && m.RamFB == "on" {
+		// A ramfb display cannot be unplugged (qemuBuildHostdevMediatedDevProps).
+		drv = "vfio-pci-nohotplug"
+	}
 	if drv == "" {
 		b.errorf(path, "unknown mediated device model %q", m.Model)
 		return
@@ -67,6 +88,10 @@ func (b *builder) buildMemballoon() {
 	case "", "none", "xen":
 		return
 	case "virtio", "virtio-transitional", "virtio-non-transitional":
+		if !b.libvirtAtLeast(6, 0) && isS390(b.arch) && !b.isS390CCW() {
+			// libvirt 5.6 wrote no balloon device for the s390-virtio machine.
+			return
+		}
 	default:
 		b.errorf(b.dev.balloonPath, "unknown memory balloon model %q", m)
 		return
@@ -75,8 +100,8 @@ func (b *builder) buildMemballoon() {
 	if mb := b.devs().MemBalloon; mb != nil {
 		addr = toAddr(mb.Address)
 	}
-	t := tag{path: b.dev.balloonPath, implied: b.dev.balloonWhy}
-	drv := "virtio-balloon-" + b.virtioBus("/domain/devices", addr) + transitional(m)
+	t := tag{path: b.dev.balloonPath, implied: b.dev.balloonWhy, key: balloonKey}
+	drv := "virtio-balloon-" + b.virtioBus(balloonKey, addr) + b.transitional(m)
 	b.emitTagged(t, "-device", kv(drv, "id", "balloon0"))
 }
 
@@ -116,7 +141,16 @@ func (b *builder) buildRNGs() {
 			continue
 		}
 		b.device(path, "virtio-rng-"+b.virtioBus(path, toAddr(r.Address))+
-			transitional(r.Model), "rng", id)
+			b.transitional(r.Model), "rng", id)
+	}
+}
+
+// buildSGA emits the serial graphics adapter that libvirt 5.6 added for
+// <bios useserial='yes'> on x86; current libvirt adds no device for it.
+func (b *builder) buildSGA() {
+	if os := b.dom.OS; !b.libvirtAtLeast(6, 0) && isX86(b.arch) && os.BIOS != nil &&
+		os.BIOS.UseSerial == "yes" {
+		b.device("/domain/os/bios", "sga")
 	}
 }
 
@@ -127,25 +161,47 @@ func (b *builder) buildVMGenID() {
 	}
 }
 
-// buildPRManager emits the persistent-reservation helper that libvirt starts for disks
-// with <reservations managed='yes'>.
+// buildPRManager emits the persistent-reservation helpers of SCSI disks with
+// <reservations>: one helper that libvirt starts for all disks with managed='yes', and a
+// helper object per disk that names its own socket (qemuBuildPRManagerInfoProps).
 func (b *builder) buildPRManager() {
+	managed := false
 	for i := range b.devs().Disks {
 		s := b.devs().Disks[i].Source
-		if s != nil && s.Reservations != nil && s.Reservations.Managed == "yes" {
-			b.emitImplied("libvirt's managed persistent-reservation helper", "-object",
-				kv("pr-manager-helper", "id", "pr-helper0", "path",
-					"/var/lib/libvirt/qemu/domain-"+b.dom.Name+"/pr-helper0.sock"))
-			return
+		if s == nil || s.Reservations == nil || s.Reservations.Enabled == "no" {
+			continue
 		}
+		path := fmt.Sprintf("/domain/devices/disk[%d]/source/reservations", i+1)
+		if s.Reservations.Managed == "yes" {
+			if !managed {
+				b.emitImplied("libvirt's managed persistent-reservation helper", "-object",
+					kv("pr-manager-helper", "id", "pr-helper0", "path",
+						"/var/lib/libvirt/qemu/domain-"+b.dom.Name+"/pr-helper0.sock"))
+			}
+			managed = true
+			continue
+		}
+		sock := ""
+		if src := s.Reservations.Source; src != nil && src.UNIX != nil {
+			sock = src.UNIX.Path
+		}
+		b.object(path, "pr-manager-helper", "id", fmt.Sprintf("pr-helper-libvirt-%d-storage",
+			len(b.devs().Disks)-i), "path", sock)
 	}
 }
 
-// buildNVRAM emits the pSeries NVRAM device.
+// buildNVRAM emits the register of the pSeries NVRAM, which the machine creates
+// (qemuBuildNVRAMCommandLine).
 func (b *builder) buildNVRAM() {
-	if b.devs().NVRAM != nil {
-		b.device("/domain/devices/nvram", "spapr-nvram")
+	nv := b.devs().NVRAM
+	if nv == nil {
+		return
 	}
+	reg := uint64(0)
+	if nv.Address != nil && nv.Address.SpaprVIO != nil && nv.Address.SpaprVIO.Reg != nil {
+		reg = *nv.Address.SpaprVIO.Reg
+	}
+	b.emit("/domain/devices/nvram", "-global", fmt.Sprintf("spapr-nvram.reg=0x%x", reg))
 }
 
 // buildVMCoreInfo emits the vmcoreinfo device of <features><vmcoreinfo/>.
@@ -197,7 +253,7 @@ func (b *builder) buildCommandline() {
 // buildPanics emits panic devices; pSeries, s390 and Hyper-V panics need none.
 func (b *builder) buildPanics() {
 	for _, p := range b.dev.panics {
-		t := tag{path: p.path, implied: p.implied}
+		t := tag{path: p.path, implied: p.implied, key: p.key()}
 		switch p.model {
 		case "isa":
 			b.emitTagged(t, "-device", "pvpanic")
@@ -244,7 +300,7 @@ func (b *builder) buildVsock() {
 		return
 	}
 	path := "/domain/devices/vsock"
-	b.device(path, "vhost-vsock-"+b.virtioBus(path, toAddr(v.Address))+transitional(v.Model))
+	b.device(path, "vhost-vsock-"+b.virtioBus(path, toAddr(v.Address))+b.transitional(v.Model))
 }
 
 // buildCrypto emits virtio-crypto devices with their backends.

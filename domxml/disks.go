@@ -18,13 +18,26 @@ var networkDrivers = map[string]string{
 var formats = map[string]string{
 	"raw": "raw", "qcow2": "qcow2", "qcow": "qcow", "qed": "qed", "vmdk": "vmdk",
 	"vdi": "vdi", "vpc": "vpc", "vhdx": "vhdx", "bochs": "bochs", "cloop": "cloop",
-	"dmg": "dmg", "parallels": "parallels", "luks": "luks", "fat": "vvfat",
+	"dmg": "dmg", "parallels": "parallels", "luks": "luks",
 }
 
 // buildDisks emits each disk's block nodes and its device (qemuBuildDisksCommandLine).
 func (b *builder) buildDisks() {
+	floppies, paths := map[int]string{}, map[int]string{}
 	for i := range b.devs().Disks {
-		b.buildDisk(&b.devs().Disks[i], fmt.Sprintf("/domain/devices/disk[%d]", i+1), i)
+		d := &b.devs().Disks[i]
+		path := fmt.Sprintf("/domain/devices/disk[%d]", i+1)
+		if b.usesDrive() && d.Target != nil && diskBus(d) == "fdc" {
+			unit := floppyUnit(d)
+			floppies[unit] = b.legacyDrive(d, path, "floppy", i)
+			paths[unit] = path + "/target"
+			continue
+		}
+		b.buildDisk(d, path, i)
+	}
+	if b.usesDrive() {
+		b.legacyFloppies(floppies, paths)
+		return
 	}
 	b.buildFloppyController()
 }
@@ -38,15 +51,17 @@ func (b *builder) buildDisk(d *libvirtxml.DomainDisk, path string, n int) {
 	if device == "" {
 		device = "disk"
 	}
+	if bus == "sd" {
+		b.sdDrive(d, path, n)
+		return
+	}
 	node := fmt.Sprintf("libvirt-%d", len(b.devs().Disks)-n)
 	drive := ""
-	if b.hasMedium(d, path) {
+	switch {
+	case b.usesDrive():
+		drive = b.legacyDrive(d, path, device, n)
+	case b.hasMedium(d, path):
 		drive = b.blockChain(d, path, node, device)
-	}
-	if bus == "sd" {
-		b.emit(path, "-drive", kv("", "if", "sd", "index", fmt.Sprint(n), "file",
-			b.sourcePath(d)))
-		return
 	}
 	drv := b.diskDevice(d, path, bus, device)
 	if drv == "" {
@@ -69,21 +84,45 @@ func (b *builder) hasMedium(d *libvirtxml.DomainDisk, path string) bool {
 		return s.Block != nil && s.Block.Dev != ""
 	case typ == "dir":
 		return s.Dir != nil && s.Dir.Dir != ""
+	case typ == "network":
+		// A network source without a protocol is an empty drive (virStorageSourceIsEmpty).
+		return s.Network != nil && s.Network.Protocol != ""
 	}
 	return true
 }
 
-// sourcePath returns the file or device of a local disk, for -drive if=sd.
-func (b *builder) sourcePath(d *libvirtxml.DomainDisk) string {
-	switch {
-	case d.Source == nil:
-		return ""
-	case d.Source.File != nil:
-		return d.Source.File.File
-	case d.Source.Block != nil:
-		return d.Source.Block.Dev
+// sdDrive emits the -drive option of an SD card: QEMU has no -device for SD cards, so
+// libvirt writes the whole source into -drive (qemuBuildDriveStr).
+func (b *builder) sdDrive(d *libvirtxml.DomainDisk, path string, n int) {
+	format := "raw"
+	if d.Driver != nil && d.Driver.Type != "" {
+		format = d.Driver.Type
 	}
-	return ""
+	var pairs []string
+	switch src := d.Source; {
+	case src == nil:
+	case src.File != nil:
+		pairs = []string{"file", src.File.File}
+	case src.Block != nil:
+		pairs = []string{"file", src.Block.Dev}
+	case src.Network != nil:
+		proto, props := b.networkProtocol(path, src.Network)
+		if proto == "" {
+			return
+		}
+		pairs = []string{"file.driver", proto}
+		for i := 0; i+1 < len(props); i += 2 {
+			pairs = append(pairs, "file."+props[i], props[i+1])
+		}
+	default:
+		b.errorf(path, "disk type %q cannot be an SD card", b.typeAttr(path))
+		return
+	}
+	if len(pairs) > 0 {
+		pairs = append(pairs, "format", format)
+	}
+	pairs = append(pairs, "if", "sd", "index", fmt.Sprint(n))
+	b.emit(path, "-drive", kv("", pairs...))
 }
 
 // blockChain emits the block nodes of a disk's source and its backing chain, and returns
@@ -115,13 +154,27 @@ func (b *builder) blockChain(d *libvirtxml.DomainDisk, path, node, device string
 	return top
 }
 
-// blockSource emits the protocol node and the format node of one source and returns the
-// format node's name. elem is the element whose type attribute gives the source type.
+// blockSource emits the block nodes of one source (qemuBlockStorageSourceAttachPrepareBlockdev):
+// the protocol node, a raw slice node when <slices> cuts out part of the storage, and
+// the format node, and returns the name of the top node. elem is the element whose type
+// attribute gives the source type.
 func (b *builder) blockSource(elem, path string, s *libvirtxml.DomainDiskSource,
 	format, node, device string, enc *libvirtxml.DomainDiskEncryption) string {
 	proto, pairs := b.protocol(elem, s, device)
 	if proto == "" {
 		return ""
+	}
+	if enc == nil && s.Encryption != nil {
+		enc = s.Encryption
+	}
+	librbd := enc != nil && enc.Engine == "librbd"
+	if librbd {
+		// librbd decrypts the image, with one secret per passphrase in the layering.
+		for i := range enc.Secrets {
+			b.object(path, "secret", "id", fmt.Sprintf("%s-format-encryption-secret%d", node,
+				i))
+		}
+		enc = nil
 	}
 	storage := node + "-storage"
 	b.emit(path, "-blockdev", kv("", append([]string{"driver", proto, "node-name", storage},
@@ -131,20 +184,31 @@ func (b *builder) blockSource(elem, path string, s *libvirtxml.DomainDiskSource,
 		b.object(path, "secret", "id", storage+"-auth-secret0")
 	}
 	if proto == "vvfat" {
-		return storage
-	}
-	if enc == nil && s.Encryption != nil {
-		enc = s.Encryption
+		// QEMU emulates the FAT file system in the protocol layer; libvirt puts a raw
+		// format node on top.
+		format = "raw"
 	}
 	f := b.formatDriver(path, format, enc)
 	if f == "" {
 		return storage
 	}
-	if enc != nil && enc.Format == "luks" && len(enc.Secrets) > 0 {
+	top := storage
+	if s.Slices != nil && len(s.Slices.Slices) > 0 {
+		top = node + "-slice-sto"
+		b.emit(path+"/slices", "-blockdev", kv("", "driver", "raw", "node-name", top, "file",
+			storage))
+		if f == "raw" {
+			// The slice node is the raw format layer.
+			return top
+		}
+	}
+	if enc != nil && (enc.Format == "luks" || enc.Format == "luks2") && len(enc.Secrets) > 0 {
 		b.object(path, "secret", "id", node+"-format-encryption-secret0")
 	}
-	b.emit(path, "-blockdev", kv("", "node-name", node+"-format", "driver", f, "file",
-		storage))
+	// NOTE: libvirt 11 with QEMU 8.0 and later leaves out the raw format node of an
+	// unencrypted raw image. The raw driver passes data through unchanged, so qscope
+	// keeps the node that libvirt 10 writes.
+	b.emit(path, "-blockdev", kv("", "node-name", node+"-format", "driver", f, "file", top))
 	return node + "-format"
 }
 
@@ -232,6 +296,10 @@ func (b *builder) storageSecrets(path string, s *libvirtxml.DomainDiskSource, no
 	if s.Network != nil && s.Network.Auth != nil {
 		b.object(path, "secret", "id", node+"-auth-secret0")
 	}
+	if s.Cookies != nil && len(s.Cookies.Cookies) > 0 {
+		// libvirt passes cookies of http and https sources in a secret object.
+		b.object(path, "secret", "id", node+"-httpcookie-secret0")
+	}
 	if s.Network != nil && s.Network.TLS == "yes" {
 		b.object(path, "tls-creds-x509", "id", "objlibvirt-storage_tls0", "endpoint",
 			"client")
@@ -248,7 +316,7 @@ func (b *builder) diskDevice(d *libvirtxml.DomainDisk, path, bus, device string)
 			b.emit(path+"/source", "-chardev", kv("socket", "id", "chr-vu-"+
 				fmt.Sprint(len(b.argv)), "path", unixPath((*libvirtxml.DomainChardevSource)(d.Source.VHostUser))))
 		}
-		return base + b.virtioBus(path, toAddr(d.Address)) + transitional(d.Model)
+		return base + b.virtioBus(path, toAddr(d.Address)) + b.transitional(d.Model)
 	case "ide", "sata":
 		return pick(device == "cdrom", "ide-cd", "ide-hd")
 	case "scsi":

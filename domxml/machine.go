@@ -44,33 +44,78 @@ func (b *builder) isLoongArchVirt() bool {
 	return b.arch == "loongarch64" && b.machine == "virt"
 }
 
-// hasPCIeRoot reports whether the machine's root bus is PCI Express.
-func (b *builder) hasPCIeRoot() bool {
-	return b.isQ35() || b.isARMVirt() || b.isRISCVVirt() || b.isLoongArchVirt()
-}
-
-// hasPCIRoot reports whether the machine's root bus is conventional PCI.
-func (b *builder) hasPCIRoot() bool {
+// pciRootModel returns the PCI root controller libvirt adds for the machine
+// (qemuDomainDefAddDefaultDevices): pci-root, pcie-root, or "" when the machine has no
+// PCI bus. s390 machines get a pci-root for zPCI devices when QEMU has the zpci device,
+// which qscope assumes from libvirt 6 on. For libvirt 5.6 it depended on the capabilities
+// of each test.
+func (b *builder) pciRootModel() string {
+	a, m := b.arch, b.machine
 	switch {
-	case b.isI440FX(), b.isPSeries():
-		return true
-	case isARM(b.arch):
-		return b.machine == "versatilepb"
-	case b.arch == "ppc", b.arch == "alpha", b.arch == "sparc64", strings.HasPrefix(b.arch,
-		"sh4"):
-		return true
-	case strings.HasPrefix(b.arch, "mips"):
-		return strings.HasPrefix(b.machine, "malta")
+	case isX86(a):
+		switch {
+		case b.isQ35():
+			return "pcie-root"
+		case b.isI440FX():
+			return "pci-root"
+		}
+	case isARM(a):
+		switch {
+		case m == "versatilepb":
+			return "pci-root"
+		case b.isARMVirt():
+			return "pcie-root"
+		}
+	case isPPC64(a), a == "alpha", a == "ppc", a == "ppcemb", a == "sh4", a == "sh4eb",
+		a == "sparc64":
+		return "pci-root"
+	case isRISCV(a):
+		if b.isRISCVVirt() {
+			return "pcie-root"
+		}
+	case isS390(a):
+		if b.libvirtAtLeast(6, 0) {
+			return "pci-root"
+		}
+	case strings.HasPrefix(a, "mips"):
+		if strings.HasPrefix(m, "malta") {
+			return "pci-root"
+		}
+	case a == "loongarch64":
+		return "pcie-root"
 	}
-	return false
+	return ""
 }
 
-// supportsPCI reports whether the machine has a PCI bus for devices.
-func (b *builder) supportsPCI() bool {
-	if b.hasPCIeRoot() || b.hasPCIRoot() {
-		return true
+// rootModel returns the model of the domain's PCI controller with index 0, or "".
+func (b *builder) rootModel() string {
+	if b.dev != nil {
+		for _, c := range b.dev.controllers {
+			if c.typ == "pci" && c.index == 0 {
+				return c.model
+			}
+		}
+		return ""
 	}
-	return isS390(b.arch) && b.dev != nil && b.dev.zpci
+	return b.pciRootModel()
+}
+
+// hasPCIeRoot follows qemuDomainHasPCIeRoot.
+func (b *builder) hasPCIeRoot() bool { return b.rootModel() == "pcie-root" }
+
+// hasPCIRoot follows qemuDomainHasPCIRoot.
+func (b *builder) hasPCIRoot() bool { return b.rootModel() == "pci-root" }
+
+// supportsPCI follows qemuDomainSupportsPCI: on arm only the virt and versatilepb
+// machines have PCI, on riscv only virt, elsewhere every machine.
+func (b *builder) supportsPCI() bool {
+	switch {
+	case isARM(b.arch):
+		return b.isARMVirt() || b.machine == "versatilepb"
+	case isRISCV(b.arch):
+		return b.isRISCVVirt()
+	}
+	return true
 }
 
 // hasBuiltinIDE follows libvirt's qemuDomainHasBuiltinIDE.
@@ -79,9 +124,10 @@ func (b *builder) hasBuiltinIDE() bool {
 		b.machine == "g3beige" || b.machine == "isapc"
 }
 
-// virtioBus returns the bus suffix of a virtio device at addr: pci, ccw or device
-// (virtio-mmio), following libvirt's default address types when addr gives none.
-func (b *builder) virtioBus(path string, addr *addrInfo) string {
+// virtioBus returns the bus suffix of the virtio device at key, with the address addr the
+// XML gives: pci, ccw or device (virtio-mmio), as qemuBuildVirtioDevGetConfig writes it.
+// A device without an address gets the one libvirt's address assignment gives it.
+func (b *builder) virtioBus(key string, addr *addrInfo) string {
 	switch {
 	case addr != nil && addr.pci:
 		return "pci"
@@ -89,20 +135,33 @@ func (b *builder) virtioBus(path string, addr *addrInfo) string {
 		return "ccw"
 	case addr != nil && addr.mmio:
 		return "device"
-	case addr != nil && addr.other != "":
-		b.errorf(path, "address type %q cannot carry a virtio device", addr.other)
-		return "pci"
-	case isS390(b.arch):
-		return "ccw"
-	case b.supportsPCI():
+	case addr != nil && addr.other == "virtio-s390":
+		return "s390"
+	case addr != nil:
+		b.errorf(errorPath(key), "address type %q cannot carry a virtio device", addr.other)
 		return "pci"
 	}
-	return "device"
+	switch {
+	case b.primed[key] == "ccw":
+		return "ccw"
+	case b.primed[key] == "mmio":
+		return "device"
+	case b.primed[key] == "s390":
+		return "s390"
+	case b.onPCI[key]:
+		return "pci"
+	}
+	b.errorf(errorPath(key), "the machine %s has no bus for this virtio device", b.machine)
+	return "pci"
 }
 
 // transitional returns the driver-name suffix of a virtio model: -transitional,
-// -non-transitional or nothing.
-func transitional(model string) string {
+// -non-transitional or nothing. QEMU has the (non-)transitional devices since 4.0; for
+// older QEMU libvirt writes the plain device.
+func (b *builder) transitional(model string) string {
+	if !b.qemuAtLeast(4, 0) {
+		return ""
+	}
 	switch model {
 	case "virtio-transitional":
 		return "-transitional"

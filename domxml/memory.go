@@ -2,32 +2,10 @@ package domxml
 
 import (
 	"fmt"
+	"strings"
 
 	"libvirt.org/go/libvirtxml"
 )
-
-// memoryBackendType returns the memory backend libvirt uses for guest RAM
-// (qemuBuildMemoryBackendProps): memfd or file when <memoryBacking> or the NUMA cell asks
-// for it, anonymous RAM otherwise.
-func (b *builder) memoryBackendType(sharedCell bool) string {
-	mb := b.dom.MemoryBacking
-	if mb != nil && mb.MemorySource != nil {
-		switch mb.MemorySource.Type {
-		case "memfd":
-			return "memory-backend-memfd"
-		case "file":
-			return "memory-backend-file"
-		}
-	}
-	if mb != nil && mb.MemoryHugePages != nil {
-		return "memory-backend-file"
-	}
-	shared := sharedCell || mb != nil && mb.MemoryAccess != nil && mb.MemoryAccess.Mode == "shared"
-	if shared {
-		return "memory-backend-file"
-	}
-	return "memory-backend-ram"
-}
 
 // buildMemory emits -m and, without NUMA nodes, the backend of the machine's RAM
 // (qemuBuildMemCommandLine).
@@ -38,9 +16,45 @@ func (b *builder) buildMemory() {
 		return
 	}
 	b.emit("/domain/memory", "-m", "size="+b.memorySize())
-	if b.dev.ramBackend != "" {
-		b.object("/domain/memory", b.memoryBackendType(false), "id", b.dev.ramBackend)
+	switch {
+	case b.dev.ramBackend != "":
+		b.backendObjects("/domain/memory", b.dev.ramBackend,
+			b.memoryBackend(memSpec{targetNode: -1}))
+	case b.dom.CPU == nil || b.dom.CPU.Numa == nil || len(b.dom.CPU.Numa.Cell) == 0:
+		b.buildMemPath()
 	}
+}
+
+// buildMemPath emits -mem-path for guest RAM without a backend object: the machine's
+// RAM of a QEMU that names no default RAM backend, or NUMA cells that need no backend
+// (qemuBuildMemPathStr). The path is a hugetlbfs mount for huge pages, or a file for
+// <source type='file'/>.
+func (b *builder) buildMemPath() {
+	mb := b.dom.MemoryBacking
+	if mb == nil {
+		return
+	}
+	path := ""
+	switch {
+	case mb.MemoryHugePages != nil && (len(mb.MemoryHugePages.Hugepages) == 0 ||
+		kib(mb.MemoryHugePages.Hugepages[0].Size, mb.MemoryHugePages.Hugepages[0].Unit) !=
+			systemPageKiB):
+		path = "/dev/hugepages/libvirt/qemu/" + b.dom.Name
+	case mb.MemorySource != nil && mb.MemorySource.Type == "file":
+		path = "/var/lib/libvirt/qemu/ram/" + b.dom.Name + "/ram"
+	}
+	if path != "" {
+		b.emit("/domain/memoryBacking", "-mem-path", path)
+	}
+}
+
+// backendObjects emits a memory backend with id and the thread-context object that
+// preallocates it.
+func (b *builder) backendObjects(path, id string, be memBackend) {
+	if be.threadContext {
+		b.object(path, "thread-context", "id", "tc-"+id)
+	}
+	b.object(path, be.typ, "id", id)
 }
 
 func (b *builder) memorySize() string {
@@ -71,29 +85,66 @@ func kib(v uint, unit string) uint {
 	return v
 }
 
-// buildIOThreads emits an iothread object per I/O thread.
+// maxIOThreads is the highest <iothreads> count qscope reads, which keeps it from listing
+// an object per thread for an absurd count. libvirt sets no limit.
+const maxIOThreads = 1 << 16
+
+// buildIOThreads emits an iothread object per I/O thread: those <iothreadids> names and,
+// up to the count <iothreads> gives, the lowest unused ids (virDomainIOThreadIDDefArrayInit),
+// and the main-loop object of <defaultiothread>.
 func (b *builder) buildIOThreads() {
-	if ids := b.dom.IOThreadIDs; ids != nil && len(ids.IOThreads) > 0 {
+	if b.dom.IOThreads > maxIOThreads {
+		b.errorf("/domain/iothreads", "%d I/O threads are too many: qscope reads up to %d",
+			b.dom.IOThreads, maxIOThreads)
+		return
+	}
+	used := map[uint]bool{}
+	n := 0
+	if ids := b.dom.IOThreadIDs; ids != nil {
 		for i, t := range ids.IOThreads {
 			b.object(fmt.Sprintf("/domain/iothreadids/iothread[%d]", i+1), "iothread", "id",
 				fmt.Sprintf("iothread%d", t.ID))
+			used[t.ID] = true
+			n++
 		}
-		return
 	}
-	for i := range b.dom.IOThreads {
-		b.object("/domain/iothreads", "iothread", "id", fmt.Sprintf("iothread%d", i+1))
+	for id := uint(1); n < int(b.dom.IOThreads); id++ {
+		if used[id] {
+			continue
+		}
+		b.object("/domain/iothreads", "iothread", "id", fmt.Sprintf("iothread%d", id))
+		n++
+	}
+	if t := b.dom.DefaultIOThread; t != nil && (t.PoolMin != nil ||
+		t.PoolMax != nil) {
+		b.object("/domain/defaultiothread", "main-loop", "id", "main-loop")
 	}
 }
 
-// buildNUMA emits a memory backend and a -numa node per guest NUMA cell.
+// buildNUMA emits a -numa node per guest NUMA cell, with a memory backend per cell when
+// the machine needs them or a cell requests one (qemuBuildNumaCommandLine).
 func (b *builder) buildNUMA() {
 	if b.dom.CPU == nil || b.dom.CPU.Numa == nil {
 		return
 	}
-	for i, cell := range b.dom.CPU.Numa.Cell {
+	numa := b.dom.CPU.Numa
+	need := !b.numaMemSupported() || numa.Interconnects != nil
+	backends := make([]memBackend, len(numa.Cell))
+	for i := range numa.Cell {
+		backends[i] = b.memoryBackend(memSpec{targetNode: i})
+		need = need || backends[i].needed
+	}
+	for i := range numa.Cell {
 		path := fmt.Sprintf("/domain/cpu/numa/cell[%d]", i+1)
 		id := fmt.Sprintf("ram-node%d", i)
-		b.object(path, b.memoryBackendType(cell.MemAccess == "shared"), "id", id)
+		if !need {
+			if i == 0 {
+				b.buildMemPath()
+			}
+			b.emit(path, "-numa", kv("node", "nodeid", fmt.Sprint(i)))
+			continue
+		}
+		b.backendObjects(path, id, backends[i])
 		b.emit(path, "-numa", kv("node", "nodeid", fmt.Sprint(i), "memdev", id))
 	}
 }
@@ -101,84 +152,133 @@ func (b *builder) buildNUMA() {
 // buildMemoryDevices emits DIMMs and other memory devices with their backends
 // (qemuBuildMemoryDeviceCommandLine).
 func (b *builder) buildMemoryDevices() {
-	for i, m := range b.devs().Memorydevs {
+	for i := range b.devs().Memorydevs {
+		m := &b.devs().Memorydevs[i]
 		path := fmt.Sprintf("/domain/devices/memory[%d]", i+1)
 		id := fmt.Sprintf("memdimm%d", i)
-		backend := b.memoryBackendType(m.Access == "shared")
+		be := b.memoryBackend(memDeviceSpec(m))
 		switch m.Model {
 		case "dimm":
-			b.object(path, backend, "id", id)
+			b.backendObjects(path, id, be)
 			b.device(path, "pc-dimm", "memdev", id)
 		case "nvdimm":
-			b.object(path, "memory-backend-file", "id", id)
+			b.backendObjects(path, id, be)
 			b.device(path, "nvdimm", "memdev", id)
 		case "virtio-pmem":
-			b.object(path, "memory-backend-file", "id", id)
+			b.backendObjects(path, id, be)
 			b.device(path, "virtio-pmem-"+b.virtioBus(path, toAddr(m.Address)), "memdev", id)
 		case "virtio-mem":
-			b.object(path, backend, "id", id)
+			b.backendObjects(path, id, be)
 			b.device(path, "virtio-mem-"+b.virtioBus(path, toAddr(m.Address)), "memdev", id)
 		case "sgx-epc":
-			b.object(path, "memory-backend-epc", "id", fmt.Sprintf("memepc%d", i))
+			b.backendObjects(path, fmt.Sprintf("memepc%d", i), be)
 		default:
 			b.errorf(path, "unknown memory device model %q", m.Model)
 		}
 	}
 }
 
-// buildPflash emits the block nodes of UEFI firmware and its variable store, which libvirt
-// attaches as the machine's pflash0 and pflash1.
-func (b *builder) buildPflash() {
-	os := b.dom.OS
-	if os.Firmware == "efi" && (os.Loader == nil || os.Loader.Path == "") {
-		b.firmwareEFI()
-		return
+// memDeviceSpec describes the memory of a memory device.
+func memDeviceSpec(m *libvirtxml.DomainMemorydev) memSpec {
+	s := memSpec{model: m.Model, targetNode: -1, access: m.Access, force: true}
+	if m.Target != nil && m.Target.Node != nil {
+		s.targetNode = int(m.Target.Node.Value)
 	}
-	if os.Loader == nil || os.Loader.Type != "pflash" || os.Loader.Path == "" {
-		return
-	}
-	b.pflash("/domain/os/loader", "libvirt-pflash0", os.Loader.Path, os.Loader.Format)
-	nvram := ""
-	format := os.Loader.Format
-	if os.NVRam != nil {
-		nvram = os.NVRam.NVRam
-		if os.NVRam.Format != "" {
-			format = os.NVRam.Format
+	if src := m.Source; src != nil {
+		switch m.Model {
+		case "dimm", "virtio-mem", "sgx-epc":
+			s.sourceNodes = src.NodeMask
+			if src.PageSize != nil {
+				s.pageKiB = kib(uint(src.PageSize.Value), src.PageSize.Unit)
+			}
+		case "nvdimm", "virtio-pmem":
+			s.nvdimmPath = src.Path != ""
+			s.pmem = src.PMem != nil
 		}
 	}
-	if nvram == "" && os.Loader.Readonly == "yes" && os.Loader.Stateless != "yes" {
-		nvram = "/var/lib/libvirt/qemu/nvram/" + b.dom.Name + "_VARS.fd"
-	}
-	if nvram != "" {
-		b.pflash("/domain/os/nvram", "libvirt-pflash1", nvram, format)
-	}
+	return s
 }
 
-// firmwareEFI emits the pflash nodes of the UEFI firmware that libvirt picks from the
-// host's firmware descriptors for <os firmware='efi'>: a read-only code image and a
-// variable store, in the format the loader or nvram element asks for (raw by default).
-func (b *builder) firmwareEFI() {
-	why := "libvirt's firmware auto-selection for <os firmware='efi'>"
-	format := "raw"
-	if l := b.dom.OS.Loader; l != nil && l.Format != "" {
+// buildPflash emits the block nodes of UEFI firmware and its variable store, which libvirt
+// attaches as the machine's pflash0 and pflash1: the loader the XML names, or for
+// <os firmware='efi'> the firmware libvirt picks from the host's firmware descriptors.
+// The variable store is a file, or the storage a <source> of <nvram> names.
+func (b *builder) buildPflash() {
+	os := b.dom.OS
+	l, nv := os.Loader, os.NVRam
+	auto := os.Firmware == "efi" && (l == nil || l.Path == "")
+
+	if !auto && (l == nil || l.Type != "pflash" || l.Path == "") {
+		return
+	}
+	format := ""
+
+	if l != nil {
 		format = l.Format
 	}
-	for _, node := range []string{"libvirt-pflash0", "libvirt-pflash1"} {
-		b.emitImplied(why, "-blockdev", kv("", "driver", "file", "filename",
-			"/usr/share/OVMF/"+node+".fd", "node-name", node+"-storage"))
-		b.emitImplied(why, "-blockdev", kv("", "node-name", node+"-format", "driver",
-			format, "file", node+"-storage"))
+	nvFormat := format
+
+	if nv != nil && nv.Format != "" {
+		nvFormat = nv.Format
 	}
+
+	if auto {
+		// libvirt picks firmware in the format the XML requests.
+		if format == "" {
+			format = nvFormat
+		}
+		b.pflashTagged(tag{implied: "libvirt's firmware auto-selection for <os " +
+			"firmware='efi'>"}, "libvirt-pflash0", "/usr/share/OVMF/OVMF_CODE."+
+			defaultString(format, "raw"), format)
+	} else {
+		b.pflash("/domain/os/loader", "libvirt-pflash0", l.Path, format)
+	}
+
+	if l != nil && l.Stateless == "yes" {
+		return
+	}
+
+	if !auto && l.Readonly != "yes" && (nv == nil || nv.NVRam == "" && nv.Source == nil) {
+		return
+	}
+
+	if nv != nil && nv.Source != nil {
+		b.blockSource("/domain/os/nvram", "/domain/os/nvram/source", nv.Source, nvFormat,
+			"libvirt-pflash1", "disk", nil)
+		return
+	}
+	nvram := "/var/lib/libvirt/qemu/nvram/" + b.dom.Name + "_VARS.fd"
+
+	if nv != nil && strings.TrimSpace(nv.NVRam) != "" {
+		nvram = strings.TrimSpace(nv.NVRam)
+	}
+	b.pflash("/domain/os/nvram", "libvirt-pflash1", nvram, nvFormat)
+}
+
+func defaultString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func (b *builder) pflash(path, node, file, format string) {
-	if format == "" {
-		format = "raw"
-	}
-	b.emit(path, "-blockdev", kv("", "driver", "file", "filename", file, "node-name",
-		node+"-storage"))
-	b.emit(path, "-blockdev", kv("", "node-name", node+"-format", "driver", format, "file",
-		node+"-storage"))
+	b.pflashTagged(tag{path: path}, node, file, format)
 }
 
-var _ = libvirtxml.Domain{}
+// pflashTagged emits the block nodes of one pflash drive: node is libvirt-pflash0 for the
+// firmware or libvirt-pflash1 for the variable store.
+func (b *builder) pflashTagged(t tag, node, file, format string) {
+	if b.usesDrive() {
+		unit := 0
+		if node == "libvirt-pflash1" {
+			unit = 1
+		}
+		b.legacyPflash(t, file, format, unit)
+		return
+	}
+	b.emitTagged(t, "-blockdev", kv("", "driver", "file", "filename", file, "node-name",
+		node+"-storage"))
+	b.emitTagged(t, "-blockdev", kv("", "node-name", node+"-format", "driver",
+		defaultString(format, "raw"), "file", node+"-storage"))
+}

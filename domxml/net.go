@@ -2,15 +2,27 @@ package domxml
 
 import (
 	"fmt"
+	"strings"
 
 	"libvirt.org/go/libvirtxml"
 )
 
 // netModel returns an interface's model, or libvirt's default for the machine
-// (qemuDomainDefaultNetModel).
+// (qemuDomainDeviceNetDefPostParse): virtio for vdpa and vhost-user interfaces, the
+// machine's default (qemuDomainDefaultNetModel) for the others.
 func (b *builder) netModel(n *libvirtxml.DomainInterface) string {
 	if n.Model != nil && n.Model.Type != "" {
+		// libvirt matches the models it has names for without regard to case and writes their
+		// canonical spelling (virDomainNetSetModelString).
+		for _, m := range netModelNames {
+			if strings.EqualFold(m, n.Model.Type) {
+				return m
+			}
+		}
 		return n.Model.Type
+	}
+	if s := n.Source; s != nil && (s.VDPA != nil || s.VHostUser != nil) {
+		return "virtio"
 	}
 	switch {
 	case isS390(b.arch), b.isLoongArchVirt(), b.isRISCVVirt(), b.isARMVirt():
@@ -89,16 +101,19 @@ func (b *builder) vhostUserChardev(path string, s *libvirtxml.DomainInterfaceSou
 func (b *builder) nic(path string, n *libvirtxml.DomainInterface, netdev string) {
 	model := b.netModel(n)
 	driver := model
-	switch model {
-	case "virtio", "virtio-transitional", "virtio-non-transitional":
-		driver = "virtio-net-" + b.virtioBus(path, toAddr(n.Address)) + transitional(model)
-	case "netfront":
-		b.errorf(path+"/model", "interface model netfront exists only for Xen")
-		return
+	if isVirtioModel(model) {
+		driver = "virtio-net-" + b.virtioBus(path, toAddr(n.Address)) + b.transitional(model)
 	}
 	p := path + "/model"
 	if n.Model == nil {
 		p = path
 	}
 	b.device(p, driver, "netdev", netdev)
+}
+
+// isVirtioModel reports whether an interface model is a virtio NIC
+// (virDomainNetIsVirtioModel).
+func isVirtioModel(model string) bool {
+	return model == "virtio" || model == "virtio-transitional" ||
+		model == "virtio-non-transitional"
 }

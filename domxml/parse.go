@@ -19,6 +19,15 @@ type Options struct {
 	// Arch is the guest architecture in libvirt's spelling (x86_64, aarch64, ...) for a
 	// domain whose <os><type> has no arch attribute. It overrides nothing the XML states.
 	Arch string
+	// QEMUVersion is the version of the QEMU binary libvirt starts, such as "9.0.0".
+	// libvirt writes different devices for different QEMU versions (the virtio
+	// transitional models since 4.0, thread-context objects since 7.2). Empty means
+	// QEMU 9.0, or QEMU 4.1 with a LibvirtVersion before 6.0.
+	QEMUVersion string
+	// LibvirtVersion selects the command-line generation of an older libvirt, such as
+	// "5.6": -drive instead of -blockdev, no thread-context objects. Empty means the
+	// libvirt whose source the rules follow (11.3); versions before 5.6 are rejected.
+	LibvirtVersion string
 }
 
 // Parse reads a libvirt domain XML and returns the components of the QEMU command line that
@@ -53,6 +62,10 @@ func Parse(data []byte, o Options) (*vm.Config, error) {
 // its command line.
 func newBuilder(dom *libvirtxml.Domain, idx *xmlIndex, o Options) (*builder, error) {
 	b := &builder{dom: dom, idx: idx}
+	if err := b.setVersions(o); err != nil {
+		return nil, err
+	}
+
 	accel, ok := accelerators[dom.Type]
 	if !ok {
 		return nil, b.fail("/domain", "domain type %q is not a QEMU domain: want kvm, qemu or "+

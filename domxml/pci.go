@@ -2,351 +2,336 @@ package domxml
 
 import "fmt"
 
-// conn is a bit set of libvirt's PCI connect types: what a device plugs into a bus as, or
-// what a bus accepts (virDomainPCIConnectFlags).
-type conn uint
+// pciFlags is libvirt's virDomainPCIConnectFlags (src/conf/domain_addr.h): for a device,
+// how it plugs into a bus; for a bus, what it accepts.
+type pciFlags uint
 
 const (
-	connPCI conn = 1 << iota
-	connPCIe
-	connRootPort
-	connSwitchUp
-	connSwitchDown
-	connDMIBridge
-	connPCIeToPCIBridge
-	connPCIBridge
-	connPCIExpander
-	connPCIeExpander
-	connAuto // the bus takes devices without an address
+	pciAutoAssign pciFlags = 1 << iota // a bus takes devices without an address
+	pciHotpluggable
+	pciIntegrated // the device sits on the root bus (bus 0) only
+	pciAggregateSlot
+	pciDevice
+	pcieDevice
+	pcieRootPort
+	pcieSwitchUpstreamPort
+	pcieSwitchDownstreamPort
+	pciDMIToPCIBridge
+	pciExpanderBus
+	pcieExpanderBus
+	pciBridge
+	pcieToPCIBridge
 )
 
-// pciBus is one PCI bus: the root, or the bus behind a PCI controller.
+// pciConnectTypes are the connection types, without the modifiers.
+const pciConnectTypes = pciDevice | pcieDevice | pcieRootPort | pcieSwitchUpstreamPort |
+	pcieSwitchDownstreamPort | pciDMIToPCIBridge | pciExpanderBus | pcieExpanderBus |
+	pciBridge | pcieToPCIBridge
+
+const pciEndpoints = pciDevice | pcieDevice
+
+// pciAddr is a PCI address in domain 0.
+type pciAddr struct{ bus, slot, function int }
+
+func (a pciAddr) String() string {
+	return fmt.Sprintf("0000:%02x:%02x.%x", a.bus, a.slot, a.function)
+}
+
+// pciBus is one PCI bus: the root, or the bus behind a PCI controller
+// (virDomainPCIAddressBus).
 type pciBus struct {
 	model            string
-	accepts          conn
+	flags            pciFlags
 	minSlot, maxSlot int
-	// used marks the functions taken in each slot.
-	used [32]uint8
+	functions        [32]uint8 // reserved functions per slot
+	aggregate        [32]bool  // slots whose functions take separate controllers
+	group            uint      // isolation group
+	groupLocked      bool
 }
 
-// addedController is a PCI controller that libvirt's address assignment adds.
-type addedController struct {
-	model string
-	index int
-}
-
-// pciSet is libvirt's virDomainPCIAddressSet for the domain, reduced to what decides the
-// controllers libvirt adds: which slots are taken on which bus.
+// pciSet is libvirt's virDomainPCIAddressSet in its first ("dry run") pass, which grows
+// the set of buses whenever a device finds no free slot. The buses it adds are the PCI
+// controllers libvirt adds to the domain.
 type pciSet struct {
 	buses []*pciBus
-	added []addedController
-	// pcieToPCI tells whether a conventional PCI device on a PCI Express machine goes
-	// behind a pcie-to-pci-bridge (QEMU 2.12 and later) or a dmi-to-pci-bridge.
-	pcieToPCI bool
 	// multiRoot is set for pSeries, which adds PCI host bridges instead of bridges.
 	multiRoot bool
+	// pcieToPCIBridge is set when QEMU has pcie-pci-bridge (QEMU 2.12 and later).
+	pcieToPCIBridge bool
 }
 
-// busModel sets the bus's accepted connect types and slot range
-// (virDomainPCIAddressBusSetModel).
-func newBus(model string) *pciBus {
+// newPCIBus returns a bus behind a controller of model (virDomainPCIAddressBusSetModel).
+func newPCIBus(model string, hotplug bool) (*pciBus, error) {
 	b := &pciBus{model: model, minSlot: 1, maxSlot: 31}
+	hp := pciFlags(0)
+	if hotplug {
+		hp = pciHotpluggable
+	}
 	switch model {
 	case "pci-root":
-		b.accepts = connAuto | connPCI | connPCIBridge | connPCIExpander
+		b.flags = pciAutoAssign | pciDevice | pciBridge | pciExpanderBus | hp
 	case "pci-bridge", "pcie-to-pci-bridge":
-		b.accepts = connAuto | connPCI | connPCIBridge
+		b.flags = pciAutoAssign | pciDevice | pciBridge | hp
 	case "pci-expander-bus":
-		b.accepts, b.minSlot = connAuto|connPCI|connPCIBridge, 0
+		b.flags, b.minSlot = pciAutoAssign|pciDevice|pciBridge|hp, 0
 	case "pcie-root":
-		b.accepts = connPCIe | connRootPort | connDMIBridge | connPCIeExpander
+		b.flags = pcieDevice | pcieRootPort | pciDMIToPCIBridge | pcieExpanderBus
 	case "dmi-to-pci-bridge":
-		b.accepts, b.minSlot = connPCI|connPCIBridge, 0
+		b.flags, b.minSlot = pciDevice|pciBridge, 0
 	case "pcie-root-port", "pcie-switch-downstream-port":
-		b.accepts, b.minSlot, b.maxSlot = connAuto|connPCIe|connSwitchUp|connPCIeToPCIBridge,
-			0, 0
+		b.flags = pciAutoAssign | pcieDevice | pcieSwitchUpstreamPort | pcieToPCIBridge | hp
+		b.minSlot, b.maxSlot = 0, 0
 	case "pcie-switch-upstream-port":
-		b.accepts, b.minSlot = connSwitchDown, 0
+		b.flags, b.minSlot = pcieSwitchDownstreamPort, 0
 	case "pcie-expander-bus":
-		b.accepts, b.minSlot = connRootPort|connDMIBridge, 0
+		b.flags, b.minSlot = pcieRootPort|pciDMIToPCIBridge, 0
+	default:
+		return nil, fmt.Errorf("unknown PCI controller model %q", model)
 	}
-	return b
+	return b, nil
 }
 
-// controllerConn returns what a PCI controller model plugs in as.
-func controllerConn(model string) conn {
+// pciControllerFlags returns how a PCI controller of model plugs into its parent bus
+// (virDomainPCIControllerModelToConnectType); 0 for the root buses.
+func pciControllerFlags(model string) pciFlags {
 	switch model {
 	case "pci-bridge":
-		return connPCIBridge
-	case "dmi-to-pci-bridge":
-		return connDMIBridge
-	case "pcie-root-port":
-		return connRootPort
-	case "pcie-switch-upstream-port":
-		return connSwitchUp
-	case "pcie-switch-downstream-port":
-		return connSwitchDown
+		return pciBridge
 	case "pci-expander-bus":
-		return connPCIExpander
+		return pciExpanderBus
 	case "pcie-expander-bus":
-		return connPCIeExpander
+		return pcieExpanderBus
+	case "dmi-to-pci-bridge":
+		return pciDMIToPCIBridge
 	case "pcie-to-pci-bridge":
-		return connPCIeToPCIBridge
+		return pcieToPCIBridge
+	case "pcie-root-port":
+		return pcieRootPort | pciAggregateSlot
+	case "pcie-switch-upstream-port":
+		return pcieSwitchUpstreamPort
+	case "pcie-switch-downstream-port":
+		return pcieSwitchDownstreamPort
 	}
 	return 0
 }
 
-// pciDevice is one device that takes a PCI slot.
-type pciDevice struct {
-	conn conn
-	addr *addrInfo
-}
-
-// assignPCI places every PCI device as qemuDomainAssignPCIAddresses does and records the
-// controllers it has to add.
-func (b *builder) assignPCI() *pciSet {
-	s := &pciSet{pcieToPCI: true, multiRoot: b.isPSeries()}
-	if !b.supportsPCI() {
-		return s
-	}
-	maxIdx := b.pciBuses(s)
-	b.reserveBoardSlots(s)
-	devs := b.pciDevices()
-	for _, d := range devs {
-		if d.addr != nil && d.addr.pci {
-			s.reserveExplicit(d)
+// compatible reports whether a device with flags dev can use addr on bus
+// (virDomainPCIAddressFlagsCompatible). fromConfig relaxes the rules for addresses the
+// XML gives.
+func compatible(addr pciAddr, bus pciFlags, dev pciFlags, fromConfig bool) bool {
+	if dev&pciIntegrated != 0 {
+		if addr.bus != 0 {
+			return false
 		}
+		bus |= pciDevice | pciAutoAssign
 	}
-	if b.hasPCIRoot() && !s.multiRoot {
-		s.reserveNext(connPCI, false)
-	}
-	for _, d := range devs {
-		if d.addr == nil || !d.addr.pci {
-			s.reserveNext(d.conn, true)
+	if fromConfig {
+		if bus&pciEndpoints != 0 {
+			bus |= pciEndpoints
 		}
-	}
-	if maxIdx <= 0 && len(s.added) > 0 && b.hasPCIeRoot() {
-		s.reserveNext(connPCIe, true)
-	}
-	return s
-}
-
-// pciBuses creates the buses of the PCI controllers in the XML and returns the highest
-// controller index.
-func (b *builder) pciBuses(s *pciSet) int {
-	root := "pci-root"
-	if b.hasPCIeRoot() {
-		root = "pcie-root"
-	}
-	maxIdx := -1
-	byIndex := map[int]string{0: root}
-	for _, c := range b.dev.controllers {
-		if c.typ != "pci" {
-			continue
+		if dev&pciBridge != 0 {
+			dev |= pciDevice
 		}
-		m := c.model
-		if m == "" {
-			m = b.defaultPCIModel(c.index)
-			c.model = m
-		}
-		byIndex[int(c.index)] = m
-		maxIdx = max(maxIdx, int(c.index))
-	}
-	for i := 0; i <= max(maxIdx, 0); i++ {
-		m, ok := byIndex[i]
-		if !ok {
-			m = "pci-bridge"
-		}
-		s.buses = append(s.buses, newBus(m))
-	}
-	return maxIdx
-}
-
-// defaultPCIModel returns the model of a PCI controller written without one.
-func (b *builder) defaultPCIModel(index uint) string {
-	switch {
-	case index == 0 && b.hasPCIeRoot():
-		return "pcie-root"
-	case index == 0:
-		return "pci-root"
-	case b.hasPCIeRoot():
-		return "pcie-root-port"
-	}
-	return "pci-bridge"
-}
-
-// reserveBoardSlots takes the slots of the chipset's own functions and the slot libvirt
-// keeps for the primary video device.
-func (b *builder) reserveBoardSlots(s *pciSet) {
-	root := s.buses[0]
-	switch {
-	case b.isI440FX():
-		root.used[1] = 0xff
-		if b.primaryVideoNeedsSlot() {
-			root.used[2] = 0xff
-		}
-	case b.isQ35():
-		root.used[0x1f] = 0xff
-		if b.primaryVideoNeedsSlot() {
-			root.used[1] = 0xff
-		}
-		for _, c := range b.dev.controllers {
-			if c.typ == "usb" && c.index == 0 && c.addr == nil && isICH9USB(c.model) {
-				root.used[0x1d] = 0xff
-			}
-		}
-	}
-}
-
-func isICH9USB(model string) bool {
-	return model == "ich9-ehci1" || model == "ich9-uhci1" || model == "ich9-uhci2" ||
-		model == "ich9-uhci3"
-}
-
-// primaryVideoNeedsSlot reports whether the first video device is a PCI device without
-// an address, which libvirt places in slot 2 (i440fx) or 1 (q35) of the root bus.
-func (b *builder) primaryVideoNeedsSlot() bool {
-	if len(b.dev.videos) == 0 {
+	} else if dev&pciAutoAssign != 0 && bus&pciAutoAssign == 0 {
 		return false
 	}
-	v := b.dev.videos[0]
-	if v.x != nil && v.x.Address != nil {
+	if dev&pciHotpluggable != 0 && bus&pciHotpluggable == 0 {
 		return false
 	}
-	return videoConn(v.model, b.pcieFlag()) != 0
+	return dev&bus&pciConnectTypes != 0
 }
 
-// pcieFlag is the connect type of a PCI Express device on this machine: PCIe behind a
-// PCI Express root, conventional PCI otherwise.
-func (b *builder) pcieFlag() conn {
-	if b.hasPCIeRoot() {
-		return connPCIe
+// validate checks that addr exists and fits a device with flags
+// (virDomainPCIAddressValidate).
+func (s *pciSet) validate(addr pciAddr, flags pciFlags, fromConfig bool) error {
+	if addr.bus >= len(s.buses) {
+		return fmt.Errorf("invalid PCI address %s: only PCI buses up to %d are available",
+			addr, len(s.buses)-1)
 	}
-	return connPCI
+	bus := s.buses[addr.bus]
+	if !compatible(addr, bus.flags, flags, fromConfig) {
+		return fmt.Errorf("the device at PCI address %s cannot be plugged into the PCI "+
+			"controller with index %d (%s)", addr, addr.bus, bus.model)
+	}
+	if addr.slot < bus.minSlot || addr.slot > bus.maxSlot {
+		return fmt.Errorf("invalid PCI address %s: slot must be in %d..%d", addr,
+			bus.minSlot, bus.maxSlot)
+	}
+	if addr.function > 7 {
+		return fmt.Errorf("invalid PCI address %s: function must be <= 7", addr)
+	}
+	return nil
 }
 
-// reserveExplicit takes the slot of a device with a PCI address, adding buses up to the
-// one it names.
-func (s *pciSet) reserveExplicit(d pciDevice) {
-	for int(d.addr.bus) >= len(s.buses) {
-		if !s.grow(d.conn) {
-			return
-		}
+// grow adds the buses that give addr a place for a device with flags
+// (virDomainPCIAddressSetGrow). It may move addr to a later bus.
+func (s *pciSet) grow(addr *pciAddr, flags pciFlags) error {
+	add := addr.bus - len(s.buses) + 1
+	if add <= 0 {
+		return nil
 	}
-	if d.addr.slot < 32 && d.addr.function < 8 {
-		s.buses[d.addr.bus].used[d.addr.slot] |= 1 << d.addr.function
-	}
-}
+	model := ""
+	needDMI, needPCIe := false, false
 
-// reserveNext places a device without an address on the first bus that takes it, adding
-// controllers when none has room (virDomainPCIAddressReserveNextAddr).
-func (s *pciSet) reserveNext(c conn, auto bool) {
-	if c == 0 {
-		return
-	}
-	for range 64 {
-		if bus, slot := s.findFree(c, auto); bus >= 0 {
-			s.buses[bus].used[slot] = 0xff
-			return
-		}
-		if !s.grow(c) {
-			return
-		}
-	}
-}
-
-// findFree returns a bus and slot that take a device of connect type c.
-func (s *pciSet) findFree(c conn, auto bool) (int, int) {
-	for i, bus := range s.buses {
-		if bus.accepts&c == 0 || auto && bus.accepts&connAuto == 0 && c&(connPCI|connPCIe) != 0 {
-			continue
-		}
-		for slot := bus.minSlot; slot <= bus.maxSlot; slot++ {
-			if bus.used[slot] == 0 {
-				return i, slot
-			}
-		}
-	}
-	return -1, 0
-}
-
-// grow adds the controllers that give a device of connect type c a bus, as
-// virDomainPCIAddressSetGrow does, and places each new controller. It returns false when
-// libvirt cannot add a bus for c.
-func (s *pciSet) grow(c conn) bool {
-	var models []string
 	switch {
-	case c&connPCI != 0 && s.multiRoot:
-		models = []string{"pci-root"}
-	case c&connPCI != 0:
-		models = []string{"pci-bridge"}
-		if !s.hasBusAccepting(connPCIBridge) {
-			if s.pcieToPCI {
-				models = []string{"pcie-root-port", "pcie-to-pci-bridge"}
-			} else {
-				models = []string{"dmi-to-pci-bridge", "pci-bridge"}
+	case flags&pciDevice != 0 && s.multiRoot:
+		model = "pci-root"
+	case flags&pciDevice != 0:
+		model = "pci-bridge"
+		if !s.hasBusAccepting(pciBridge) {
+			needDMI, needPCIe = !s.pcieToPCIBridge, s.pcieToPCIBridge
+			if add == 1 {
+				add++
+				addr.bus++
 			}
 		}
-	case c&(connPCIe|connSwitchUp) != 0:
-		models = []string{"pcie-root-port"}
+	case flags&(pcieDevice|pcieSwitchUpstreamPort) != 0:
+		model = "pcie-root-port"
 	default:
-		return false
+		return fmt.Errorf("no PCI slot is free for the device and libvirt cannot add a " +
+			"PCI controller for it")
 	}
-	for _, m := range models {
-		s.addBus(m)
+	var models []string
+
+	if needDMI {
+		models = append(models, "dmi-to-pci-bridge")
 	}
-	return true
+
+	if needPCIe {
+		models = append(models, "pcie-root-port", "pcie-to-pci-bridge")
+	}
+
+	for len(models) < add {
+		models = append(models, model)
+	}
+
+	for i, m := range models {
+		bus, _ := newPCIBus(m, m != "dmi-to-pci-bridge")
+		if needPCIe && i == 0 {
+			// This root port only takes the pcie-to-pci-bridge, so that a device
+			// looking for a free PCI Express slot later gets a root port of its own.
+			bus.flags = pcieToPCIBridge
+		}
+		s.buses = append(s.buses, bus)
+	}
+	return nil
 }
 
-func (s *pciSet) hasBusAccepting(c conn) bool {
+func (s *pciSet) hasBusAccepting(f pciFlags) bool {
 	for _, bus := range s.buses {
-		if bus.accepts&c != 0 {
+		if bus.flags&f != 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// addBus adds a controller of model m and takes a slot for it on a bus that accepts it.
-func (s *pciSet) addBus(m string) {
-	idx := len(s.buses)
-	bus := newBus(m)
-	s.buses = append(s.buses, bus)
-	s.added = append(s.added, addedController{model: m, index: idx})
-	if m == "pci-root" {
-		return
+func (bus *pciBus) empty() bool {
+	for slot := bus.minSlot; slot <= bus.maxSlot; slot++ {
+		if bus.functions[slot] != 0 {
+			return false
+		}
 	}
-	c := controllerConn(m)
-	if bi, slot, fn := s.findController(c, idx); bi >= 0 {
-		s.buses[bi].used[slot] |= 1 << fn
-	}
+	return true
 }
 
-// findController returns a bus, slot and function for a new controller: root ports are
-// packed into the functions of one slot, as libvirt does.
-func (s *pciSet) findController(c conn, self int) (int, int, int) {
-	for i, bus := range s.buses {
-		if i == self || bus.accepts&c == 0 {
+func (bus *pciBus) fullyReserved() bool {
+	for slot := bus.minSlot; slot <= bus.maxSlot; slot++ {
+		if bus.functions[slot] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// slotInUse reports whether any function of addr's slot is reserved.
+func (s *pciSet) slotInUse(addr pciAddr) bool {
+	return addr.bus < len(s.buses) && s.buses[addr.bus].functions[addr.slot] != 0
+}
+
+// reserve takes one function for a device with flags (virDomainPCIAddressReserveAddr),
+// adding buses up to the one addr names.
+func (s *pciSet) reserve(addr pciAddr, flags pciFlags, group uint, fromConfig bool) error {
+	if err := s.grow(&addr, flags); err != nil {
+		return err
+	}
+	if err := s.validate(addr, flags, fromConfig); err != nil {
+		return err
+	}
+	bus := s.buses[addr.bus]
+	if bus.functions[addr.slot]&(1<<addr.function) != 0 {
+		return fmt.Errorf("PCI address %s is used twice", addr)
+	}
+	if bus.functions[addr.slot] == 0 && flags&pciAggregateSlot != 0 {
+		bus.aggregate[addr.slot] = true
+	}
+	if bus.empty() && !bus.groupLocked {
+		bus.group = group
+	} else if bus.group != group && fromConfig {
+		bus.group = 0
+	}
+	bus.functions[addr.slot] |= 1 << addr.function
+	return nil
+}
+
+// freeFunction finds a free slot on bus i for a device with flags, starting at its first
+// slot (virDomainPCIAddressFindUnusedFunctionOnBus). function is the function to take, or
+// -1 for any.
+func (s *pciSet) freeFunction(i int, flags pciFlags, function int) (pciAddr, bool) {
+	bus := s.buses[i]
+	a := pciAddr{bus: i, slot: bus.minSlot, function: max(function, 0)}
+	if !compatible(a, bus.flags, flags, false) {
+		return a, false
+	}
+	for ; a.slot <= bus.maxSlot; a.slot++ {
+		used := bus.functions[a.slot]
+		if used == 0 {
+			return a, true
+		}
+		if flags&pciAggregateSlot == 0 || !bus.aggregate[a.slot] {
 			continue
 		}
-		for slot := bus.minSlot; slot <= bus.maxSlot; slot++ {
-			u := bus.used[slot]
-			if c == connRootPort && u != 0xff && u != 0 && bus.model == "pcie-root" {
-				for fn := 0; fn < 8; fn++ {
-					if u&(1<<fn) == 0 {
-						return i, slot, fn
-					}
+		if used&(1<<a.function) == 0 {
+			return a, true
+		}
+		if function == -1 {
+			for a.function = 0; a.function < 8; a.function++ {
+				if used&(1<<a.function) == 0 {
+					return a, true
 				}
 			}
-			if u == 0 {
-				return i, slot, 0
-			}
+			a.function = 0
 		}
 	}
-	return -1, 0, 0
+	return a, false
 }
 
-// String describes the set for test failures.
-func (s *pciSet) String() string {
-	return fmt.Sprintf("%d buses, added %v", len(s.buses), s.added)
+// reserveNext places a device without an address on the first bus that takes it, growing
+// the set when none has room (virDomainPCIAddressReserveNextAddr).
+func (s *pciSet) reserveNext(flags pciFlags, group uint, function int) (pciAddr, error) {
+	if len(s.buses) == 0 {
+		return pciAddr{}, fmt.Errorf("the machine has no PCI bus for the device")
+	}
+	for i, bus := range s.buses {
+		if bus.group != group {
+			continue
+		}
+		if a, ok := s.freeFunction(i, flags, function); ok {
+			return a, s.reserve(a, flags, group, false)
+		}
+	}
+	for i, bus := range s.buses {
+		if !bus.empty() || bus.groupLocked {
+			continue
+		}
+		if a, ok := s.freeFunction(i, flags, function); ok {
+			return a, s.reserve(a, flags, group, false)
+		}
+	}
+	a := pciAddr{bus: len(s.buses), function: max(function, 0)}
+	if err := s.grow(&a, flags); err != nil {
+		return a, err
+	}
+	a.slot = s.buses[a.bus].minSlot
+	return a, s.reserve(a, flags, group, false)
 }

@@ -9,7 +9,10 @@ import (
 
 // addrInfo is the part of a device address that decides the QEMU device and the PCI bus.
 type addrInfo struct {
-	pci                 bool
+	pci bool
+	// pciPresent is set for a PCI address other than 0000:00:00.0, which libvirt
+	// treats as a request to assign one (virDeviceInfoPCIAddressIsPresent).
+	pciPresent          bool
 	bus, slot, function uint
 	multifunction       bool
 	ccw, mmio           bool
@@ -31,6 +34,7 @@ func toAddr(a *libvirtxml.DomainAddress) *addrInfo {
 	case a.PCI != nil:
 		ai := &addrInfo{pci: true, bus: deref(a.PCI.Bus), slot: deref(a.PCI.Slot),
 			function: deref(a.PCI.Function), multifunction: a.PCI.MultiFunction == "on"}
+		ai.pciPresent = deref(a.PCI.Domain)+ai.bus+ai.slot+ai.function != 0
 		return ai
 	case a.CCW != nil:
 		return &addrInfo{ccw: true}
@@ -89,8 +93,9 @@ type devices struct {
 	// gives the machine one.
 	ramBackend string
 	smmuv3     bool
-	zpci       bool
 	usbInputs  []usbInput
+	// usbHubs is the number of USB hubs libvirt adds for lack of USB ports.
+	usbHubs int
 }
 
 type video struct {
@@ -125,18 +130,13 @@ func (b *builder) postParse() *devices {
 		b.addXMLController(d, &dv.Controllers[i], fmt.Sprintf("/domain/devices/controller[%d]",
 			i+1))
 	}
-	for i := range dv.Hostdevs {
-		if dv.Hostdevs[i].SubsysPCI != nil && toAddr(dv.Hostdevs[i].Address) != nil &&
-			dv.Hostdevs[i].Address.PCI != nil && dv.Hostdevs[i].Address.PCI.ZPCI != nil {
-			d.zpci = true
-		}
-	}
 	b.addDiskControllers(d)
 	b.addSerialControllers(d)
 	b.addDefaultDevices(d)
 	b.defaultVideo(d)
 	b.consoleSerials(d)
-	b.memoryBackend(d)
+	b.addUSBHubs(d)
+	b.defaultRAMID(d)
 	for _, io := range dv.IOMMUs {
 		if io.Model == "smmuv3" {
 			d.smmuv3 = true
@@ -163,8 +163,19 @@ func (b *builder) addXMLController(d *devices, x *libvirtxml.DomainController, p
 	if x.PCI != nil && x.PCI.Model != nil {
 		c.modelName = x.PCI.Model.Name
 	}
+	if c.index > maxControllerIndex {
+		b.errorf(path, "controller index %d is too large: qscope reads indexes up to %d",
+			c.index, maxControllerIndex)
+		return
+	}
 	d.controllers = append(d.controllers, c)
 }
+
+// maxControllerIndex is the highest controller index qscope reads. libvirt accepts higher
+// ones, but a PCI bus number is 8 bits wide, and libvirt adds every controller up to the
+// highest index a device names, so a larger index would make qscope list millions of
+// controllers.
+const maxControllerIndex = 255
 
 // nextControllerIndex returns the first unused index of controllers of type typ, as
 // libvirt assigns one to a controller without an index attribute.
@@ -216,20 +227,14 @@ func (b *builder) addDiskControllers(d *devices) {
 			max[typ] = idx
 		}
 	}
-	for i := range dv.Hostdevs {
-		if h := dv.Hostdevs[i]; h.SubsysSCSI != nil {
-			idx := 0
-			if a := toAddr(h.Address); a != nil && a.drive {
-				idx = int(a.controller)
-			}
-			if cur, ok := max["scsi"]; !ok || idx > cur {
-				max["scsi"] = idx
-			}
-		}
-	}
-	for _, typ := range []string{"fdc", "ide", "scsi", "sata"} {
+	for _, typ := range []string{"scsi", "fdc", "ide", "sata"} {
 		top, ok := max[typ]
 		if !ok {
+			continue
+		}
+		if top > maxControllerIndex {
+			b.errorf("/domain/devices", "a disk names %s controller %d: qscope reads "+
+				"indexes up to %d", typ, top, maxControllerIndex)
 			continue
 		}
 		for i := 0; i <= top; i++ {
@@ -237,6 +242,110 @@ func (b *builder) addDiskControllers(d *devices) {
 				" controller that disks refer to")
 		}
 	}
+	b.addHostdevSCSIControllers(d)
+}
+
+// driveAddr is the address of a disk or SCSI host device on its controller.
+type driveAddr struct{ controller, bus, target, unit uint }
+
+// scsiDriveUnits is the number of units libvirt uses per SCSI controller when it assigns
+// addresses (SCSI_NARROW_BUS_MAX_CONT_UNIT).
+const scsiDriveUnits = 7
+
+// addHostdevSCSIControllers gives SCSI host devices without an address the first free
+// unit (virDomainHostdevAssignAddress) and adds the controllers they refer to, of the
+// model of the last controller they use (virDomainDefMaybeAddHostdevSCSIcontroller).
+func (b *builder) addHostdevSCSIControllers(d *devices) {
+	dv := b.devs()
+	used := map[driveAddr]bool{}
+	for i := range dv.Disks {
+		if disk := &dv.Disks[i]; diskBus(disk) == "scsi" {
+			used[scsiDiskAddr(disk)] = true
+		}
+	}
+	var addrs []driveAddr
+	var unaddressed []int // indexes into addrs
+	for i := range dv.Hostdevs {
+		h := &dv.Hostdevs[i]
+		if h.SubsysSCSI == nil {
+			continue
+		}
+		if h.Address == nil || h.Address.Drive == nil {
+			unaddressed = append(unaddressed, len(addrs))
+			addrs = append(addrs, driveAddr{})
+			continue
+		}
+		a := h.Address.Drive
+		da := driveAddr{deref(a.Controller), deref(a.Bus), deref(a.Target), deref(a.Unit)}
+		used[da] = true
+		addrs = append(addrs, da)
+	}
+	for _, i := range unaddressed {
+		addrs[i] = b.nextSCSIUnit(d, used)
+		used[addrs[i]] = true
+	}
+	for _, a := range addrs {
+		if a.controller > maxControllerIndex {
+			b.errorf("/domain/devices", "a SCSI host device names controller %d: qscope "+
+				"reads indexes up to %d", a.controller, maxControllerIndex)
+			return
+		}
+	}
+	maxCtrl, model := -1, ""
+	for _, a := range addrs {
+		if int(a.controller) > maxCtrl {
+			maxCtrl = int(a.controller)
+			if c := d.findController("scsi", a.controller); c != nil && c.model != "" {
+				model = c.model
+			}
+		}
+	}
+	for i := 0; i <= maxCtrl; i++ {
+		d.maybeAddController("scsi", uint(i), model, "libvirt: the SCSI controller that "+
+			"SCSI host devices refer to")
+	}
+}
+
+// nextSCSIUnit returns the first free unit on bus 0, target 0 of the SCSI controllers
+// (virDomainControllerSCSINextUnit).
+func (b *builder) nextSCSIUnit(d *devices, used map[driveAddr]bool) driveAddr {
+	for ctrl := uint(0); ; ctrl++ {
+		c := d.findController("scsi", ctrl)
+		for unit := uint(0); unit < scsiDriveUnits; unit++ {
+			a := driveAddr{controller: ctrl, unit: unit}
+			if !used[a] && !scsiUnitReserved(c, unit) {
+				return a
+			}
+		}
+	}
+}
+
+// scsiUnitReserved reports whether a SCSI controller model cannot take a device at unit
+// (virDomainSCSIDriveAddressIsUsed).
+func scsiUnitReserved(c *controller, unit uint) bool {
+	if c == nil {
+		return false
+	}
+	switch c.model {
+	case "lsisas1068":
+		return unit > 1
+	case "ibmvscsi", "lsilogic", "vmpvscsi", "buslogic":
+		return unit == 7
+	case "ncr53c90", "dc390", "am53c974":
+		return unit > 6
+	}
+	return false
+}
+
+// scsiDiskAddr returns the drive address of a SCSI disk: its address element, or the one
+// libvirt derives from the target name (virDomainDiskDefAssignAddress).
+func scsiDiskAddr(disk *libvirtxml.DomainDisk) driveAddr {
+	if disk.Address != nil && disk.Address.Drive != nil {
+		a := disk.Address.Drive
+		return driveAddr{deref(a.Controller), deref(a.Bus), deref(a.Target), deref(a.Unit)}
+	}
+	n := max(diskNameIndex(disk.Target.Dev), 0)
+	return driveAddr{controller: uint(n / scsiDriveUnits), unit: uint(n % scsiDriveUnits)}
 }
 
 // diskBus returns the disk's target bus, or libvirt's default for its target name.
