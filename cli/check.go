@@ -31,7 +31,7 @@ var checkCommand = &command{
 // checkOptions are the flags of check.
 type checkOptions struct {
 	level, format, file, cmdline, qemuVersion, target string
-	libvirt, arch                                     string
+	libvirt, arch, libvirtVersion                     string
 	qemuBinary, profile                               string
 	catalogs                                          listFlag
 }
@@ -54,6 +54,8 @@ func checkFlags(fs *flag.FlagSet) *checkOptions {
 		"stdin) as the QEMU command line libvirt generates from it")
 	fs.StringVar(&o.arch, "arch", "", "with --libvirt: the guest `architecture` when the XML "+
 		"does not give one")
+	fs.StringVar(&o.libvirtVersion, "libvirt-version", "", "with --libvirt: generate the "+
+		"command line as libvirt `X.Y` does (default: the newest; 5.6 and later)")
 	fs.StringVar(&o.qemuBinary, "qemu", "", "check against the QEMU `binary`: resolve machine "+
 		"aliases, reject types it lacks, show QOM parents (its answers are cached)")
 	fs.StringVar(&o.profile, "profile", "", "like --qemu, from a profile `file` written by "+
@@ -82,10 +84,14 @@ func runCheck(e *env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
+	version := o.qemuVersion
+	if version == "" && prof != nil {
+		version = prof.Release()
+	}
 	var cfg *vm.Config
 	var words []qemuargs.Word
 	if o.libvirt != "" {
-		cfg, err = libvirtInput(e, o, fs.Args())
+		cfg, err = libvirtInput(e, o, fs.Args(), version)
 		if err != nil {
 			return inputError(e, err)
 		}
@@ -94,10 +100,6 @@ func runCheck(e *env, args []string) int {
 		argv, words, err = checkInput(e, o, fs.Args())
 		if err != nil {
 			return inputError(e, err)
-		}
-		version := o.qemuVersion
-		if version == "" && prof != nil {
-			version = prof.Release()
 		}
 		cfg, err = qemuargs.Parse(argv, qemuargs.Options{Target: o.target,
 			QEMUVersion: version})
@@ -192,21 +194,34 @@ func cmdlineInput(e *env, name string) ([]string, []qemuargs.Word, error) {
 }
 
 // libvirtInput reads the domain XML of --libvirt and returns the configuration libvirt
-// would start.
-func libvirtInput(e *env, o *checkOptions, args []string) (*vm.Config, error) {
+// would start with a QEMU of qemuVersion (empty: the domxml default).
+func libvirtInput(e *env, o *checkOptions, args []string, qemuVersion string) (*vm.Config,
+	error) {
 	if o.file != "" || o.cmdline != "" || len(args) > 0 {
 		return nil, errors.New("give --libvirt alone, without --file, --cmdline or a " +
 			"command line")
 	}
-	if o.target != "" || o.qemuVersion != "" {
-		return nil, errors.New("--target and --qemu-version apply to command lines; with " +
-			"--libvirt use --arch")
+	if o.target != "" {
+		return nil, errors.New("--target applies to command lines; with --libvirt use --arch")
 	}
 	data, err := readInput(e, o.libvirt)
 	if err != nil {
 		return nil, err
 	}
-	return domxml.Parse(data, domxml.Options{Arch: o.arch})
+	cfg, err := domxml.Parse(data, domxml.Options{Arch: o.arch, QEMUVersion: qemuVersion,
+		LibvirtVersion: o.libvirtVersion})
+	if err != nil {
+		return nil, err
+	}
+	if qemuVersion != "" && cfg.QEMUVersion == "" {
+		// The version resolves machine aliases (q35 is pc-q35-X.Y of that QEMU).
+		v, err := qemuargs.ParseVersion(qemuVersion)
+		if err != nil {
+			return nil, err
+		}
+		cfg.QEMUVersion = v.String()
+	}
+	return cfg, nil
 }
 
 func readInput(e *env, name string) ([]byte, error) {

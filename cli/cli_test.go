@@ -122,6 +122,12 @@ func TestCheckLibvirt(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q; want exit 2 with the XML error", name, code, errOut)
 		}
 	}
+	code, out, errOut = run(t, string(xml), "check", "--level", "accept", "--format", "json",
+		"--libvirt", "-", "--qemu-version", "8.0", "--libvirt-version", "9.0")
+	if code != ExitAllowed || !strings.Contains(out, `"type": "pc-q35-8.0"`) {
+		t.Errorf("--qemu-version 8.0: exit %d, stderr %q; want q35 resolved to pc-q35-8.0",
+			code, errOut)
+	}
 	code, _, errOut = run(t, "", "check", "--libvirt", "x.xml", "--", "qemu-system-x86_64")
 	if code != ExitInvalid || !strings.Contains(errOut, "--libvirt alone") {
 		t.Errorf("--libvirt with argv: exit %d, stderr %q", code, errOut)

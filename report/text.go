@@ -77,10 +77,13 @@ func typeLabel(c *Component) string {
 func from(c *Component) string {
 	if o := c.Origin; o != nil {
 		switch {
-		case o.Option != "":
+		case o.Arg > 0:
 			s := fmt.Sprintf("arg %d %s", o.Arg, o.Option)
 			if o.Text != "" {
 				s += " " + o.Text
+			}
+			if o.Path != "" {
+				s += " (" + o.Path + ")"
 			}
 			return s
 		case o.Path != "":
