@@ -185,7 +185,7 @@ func (c *Catalog) Lookup(q Query) *Entry {
 func (l *Layer) lookup(q Query, name string) *Entry {
 	var best *Entry
 	consider := func(e *Entry) {
-		if !targetMatches(e.Targets, q.Target) || !conditionsHold(e.When, q.Props) {
+		if !TargetMatches(e.Targets, q.Target) || !conditionsHold(e.When, q.Props) {
 			return
 		}
 		if best == nil || moreSpecific(e, best) {
@@ -233,7 +233,9 @@ func literalLen(pattern string) int {
 	return n
 }
 
-func targetMatches(targets []string, target string) bool {
+// TargetMatches reports whether an entry or alias limited to targets applies to target;
+// an empty list applies to every target.
+func TargetMatches(targets []string, target string) bool {
 	if len(targets) == 0 {
 		return true
 	}
@@ -264,7 +266,7 @@ func (c *Catalog) Resolve(kind vm.Kind, name, target, version string) (string, *
 		l := c.layers[i]
 		for j := range l.Aliases {
 			a := &l.Aliases[j]
-			if a.Kind != kind || a.Alias != name || !targetMatches(a.Targets, target) {
+			if a.Kind != kind || a.Alias != name || !TargetMatches(a.Targets, target) {
 				continue
 			}
 			typ := a.Type

@@ -188,7 +188,7 @@ func indexEntries(c *catalog.Catalog, target string) *entryIndex {
 	entries := c.Entries()
 	for i := range entries {
 		e := &entries[i]
-		if !forTarget(e.Targets, target) {
+		if !catalog.TargetMatches(e.Targets, target) {
 			continue
 		}
 		if strings.ContainsAny(e.Name, "*?[") {
@@ -212,18 +212,6 @@ func (x *entryIndex) matching(kind vm.Kind, name string) []*catalog.Entry {
 		}
 	}
 	return out
-}
-
-func forTarget(targets []string, target string) bool {
-	if len(targets) == 0 {
-		return true
-	}
-	for _, t := range targets {
-		if t == target {
-			return true
-		}
-	}
-	return false
 }
 
 func conditionTexts(conds []catalog.Condition) []string {
