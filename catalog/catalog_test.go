@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -370,5 +371,18 @@ func TestGeneratedDefaultIsCurrent(t *testing.T) {
 	if diff := cmp.Diff(src.Aliases, def.Aliases, opts); diff != "" {
 		t.Errorf("default_gen.go is stale; run go generate ./catalog (-yaml +generated):\n%s",
 			diff)
+	}
+}
+
+// TestExampleCatalogsLoad keeps the example catalogs in docs/examples valid.
+func TestExampleCatalogsLoad(t *testing.T) {
+	files, err := filepath.Glob("../docs/examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example catalogs: %v", err)
+	}
+	for _, f := range files {
+		if _, err := LoadFile(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }

@@ -84,8 +84,11 @@ func runCheck(e *env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
+	// A profile's release makes the grammar exact when qscope's option table covers it;
+	// a newer binary is checked against every release's grammar, and its version still
+	// resolves machine aliases.
 	version := o.qemuVersion
-	if version == "" && prof != nil {
+	if version == "" && prof != nil && qemuargs.KnownVersion(prof.Release()) {
 		version = prof.Release()
 	}
 	var cfg *vm.Config
@@ -105,6 +108,11 @@ func runCheck(e *env, args []string) int {
 			QEMUVersion: version})
 		if err != nil {
 			return parseError(e, err, words)
+		}
+	}
+	if cfg.QEMUVersion == "" && prof != nil {
+		if v, err := qemuargs.ParseVersion(prof.Release()); err == nil {
+			cfg.QEMUVersion = v.String()
 		}
 	}
 	if !annotate(e, prof, cfg, cat, words) {

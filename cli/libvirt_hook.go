@@ -124,6 +124,13 @@ func loadHookConfig() (policy.Level, *catalog.Catalog, error) {
 		if err := dec.Decode(&hc); err != nil && !errors.Is(err, io.EOF) {
 			return "", nil, fmt.Errorf("configuration %s: invalid: %v", path, err)
 		}
+		// A second document would be ignored, so a file that ends with "level: accept"
+		// after a "---" could read as something it does not do; it is an error instead.
+		var more yaml.Node
+		if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+			return "", nil, fmt.Errorf("configuration %s: invalid: more than one YAML "+
+				"document; write one mapping", path)
+		}
 	}
 	if hc.Level == "" {
 		hc.Level = string(policy.RequireSecure)

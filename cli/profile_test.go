@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/qscope/qscope/internal/testcorpus"
+	"github.com/qscope/qscope/qom"
 	"github.com/qscope/qscope/report"
 )
 
@@ -77,5 +78,50 @@ func TestCheckWithProfileFile(t *testing.T) {
 	code, _, errOut = run(t, "", "check", "--qemu", "/bin/true", "--", "qemu-system-x86_64")
 	if code != ExitInvalid || !strings.Contains(errOut, "not a QEMU system emulator") {
 		t.Errorf("not QEMU: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestCheckWithNewerProfile checks a profile of a QEMU newer than qscope's option table,
+// which reports secure flags as QEMU 11.2 does: the command line is still checked against
+// every release's grammar, and the binary's layer decides.
+func TestCheckWithNewerProfile(t *testing.T) {
+	p, err := qom.Load(filepath.Join(testcorpus.Dir(t), "qemu-7.2", "x86_64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Version, p.SecureReported = "11.2.0", true
+	for i := range p.Types {
+		if p.Types[i].Name == "virtio-net-pci" {
+			p.Types[i].Secure = true
+		}
+	}
+	file := filepath.Join(t.TempDir(), "profile.json")
+	if err := p.Write(file); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "", "check", "--profile", file, "--level", "accept",
+		"--format", "json", "--", "qemu-system-x86_64", "-M", "pc", "-nodefaults",
+		"-device", "virtio-net-pci", "-device", "e1000")
+	if code != ExitAllowed {
+		t.Fatalf("exit code %d: %s", code, errOut)
+	}
+	var rep report.Report
+	json.Unmarshal([]byte(out), &rep)
+	for _, c := range rep.Components {
+		switch c.Type {
+		case "virtio-net-pci":
+			if c.Status != "secure" {
+				t.Errorf("virtio-net-pci = %s, want secure as the binary declares", c.Status)
+			}
+		case "e1000":
+			// The default catalog says secure, the binary does not back it.
+			if c.Status != "undecided" {
+				t.Errorf("e1000 = %s, want undecided: the binary does not declare it secure",
+					c.Status)
+			}
+		}
+	}
+	if rep.QEMUVersion != "11.2" {
+		t.Errorf("report version %q, want 11.2", rep.QEMUVersion)
 	}
 }

@@ -52,6 +52,8 @@ type builder struct {
 	argv          []string
 	tags          []tag
 	errs          ErrorList
+	// notes are facts for the report that no component carries.
+	notes []string
 	// pciAdded lists the PCI controllers libvirt's address assignment adds.
 	pciAdded []addedController
 	// addrs maps device keys to the address type libvirt's chipset rules gave them.

@@ -2,6 +2,7 @@ package domxml
 
 import (
 	"fmt"
+	"strings"
 
 	"libvirt.org/go/libvirtxml"
 )
@@ -37,8 +38,23 @@ func (b *builder) buildFilesystems() {
 		id := fmt.Sprintf("fs%d", i)
 		switch drv {
 		case "", "path", "handle":
-			b.emit(path, "-fsdev", kv(pick(drv == "handle", "handle", "local"), "id",
-				"fsdev-"+id, "path", fsSource(fs)))
+			args := []string{"id", "fsdev-" + id, "path", fsSource(fs)}
+			if drv != "handle" {
+				// libvirt's qemuBuildFSStr: accessmode passthrough (the default), mapped
+				// and squash become security_model passthrough, mapped and none.
+				model := map[string]string{"": "passthrough", "passthrough": "passthrough",
+					"mapped": "mapped", "squash": "none"}[fs.AccessMode]
+				if model == "" {
+					b.errorf(path, "invalid accessmode %q: want passthrough, mapped or squash",
+						fs.AccessMode)
+					continue
+				}
+				args = append([]string{"security_model", model}, args...)
+			}
+			if fs.ReadOnly != nil {
+				args = append(args, "readonly", "on")
+			}
+			b.emit(path, "-fsdev", kv(pick(drv == "handle", "handle", "local"), args...))
 			b.device(path, "virtio-9p-"+b.virtioBus(path, toAddr(fs.Address))+
 				b.transitional(fs.Model), "fsdev", "fsdev-"+id)
 		case "virtiofs":
@@ -250,7 +266,9 @@ func (b *builder) buildGraphics() {
 }
 
 func (b *builder) vncArg(v *libvirtxml.DomainGraphicVNC) string {
-	if v.Socket != "" {
+	// libvirt drops a socket path inside its own per-domain directory as one it generated
+	// for an earlier run, and listens on the default address instead.
+	if v.Socket != "" && !strings.HasPrefix(v.Socket, "/var/lib/libvirt/qemu/domain-") {
 		return "unix:" + v.Socket
 	}
 	addr := listenAddress(v.Listen, v.Listeners)
@@ -295,12 +313,18 @@ func (b *builder) spiceArg(s *libvirtxml.DomainGraphicSpice) string {
 }
 
 // listenAddress returns the listen address of VNC or SPICE graphics: an address, "socket",
-// "none" or the qemu.conf default 127.0.0.1.
+// "none" or the qemu.conf default 127.0.0.1. A listen on a libvirt network whose address
+// the XML does not give takes the address of that network's bridge, which only the host
+// knows, so it is taken as every address (0.0.0.0): an exposed listener.
 func listenAddress(attr string, ls []libvirtxml.DomainGraphicListener) string {
 	for _, l := range ls {
 		switch {
 		case l.Address != nil && l.Address.Address != "":
 			return l.Address.Address
+		case l.Network != nil && l.Network.Address != "":
+			return l.Network.Address
+		case l.Network != nil:
+			return "0.0.0.0"
 		case l.Socket != nil:
 			return "socket"
 		}

@@ -235,6 +235,17 @@ func (b *builder) buildLaunchSecurity() {
 // buildCommandline appends the qemu:commandline arguments as libvirt passes them, so that
 // the command-line parser judges them; an unknown option is an error there.
 func (b *builder) buildCommandline() {
+	if o := b.dom.QEMUOverride; o != nil && len(o.Devices) > 0 {
+		// libvirt applies these to the -device properties it writes; one can replace a
+		// device's driver, so a report without them could call the wrong device secure.
+		b.errorf("/domain/qemu:override", "qemu:override changes properties of the devices "+
+			"libvirt writes, which qscope does not apply; remove it, or check the command "+
+			"line libvirt generates (virsh domxml-to-native qemu-argv) with --file")
+	}
+	if b.dom.QEMUCapabilities != nil {
+		b.notes = append(b.notes, "qemu:capabilities changes which device models libvirt picks; the "+
+			"report follows libvirt's choice for an unchanged QEMU")
+	}
 	cl := b.dom.QEMUCommandline
 	if cl == nil {
 		return

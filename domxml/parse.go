@@ -55,7 +55,14 @@ func Parse(data []byte, o Options) (*vm.Config, error) {
 	if err := b.errs.Err(); err != nil {
 		return nil, err
 	}
-	return b.parse()
+	cfg, err := b.parse()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range b.notes {
+		cfg.Note(n)
+	}
+	return cfg, nil
 }
 
 // newBuilder checks the domain's type, architecture and machine and returns a builder for

@@ -233,3 +233,71 @@ func TestPCIReserveNext(t *testing.T) {
 		t.Errorf("PCI device on bus %d, want 2 (the pcie-to-pci-bridge)", a.bus)
 	}
 }
+
+func TestOverrideRejected(t *testing.T) {
+	xml := `<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>o</name><memory>65536</memory>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices><interface type='user'><model type='virtio'/><alias name='ua-nic'/></interface></devices>
+  <qemu:override><qemu:device alias='ua-nic'><qemu:frontend>
+    <qemu:property name='driver' type='string' value='ne2k_pci'/>
+  </qemu:frontend></qemu:device></qemu:override>
+</domain>`
+	_, err := Parse([]byte(xml), Options{})
+	if err == nil || !strings.Contains(err.Error(), "qemu:override") {
+		t.Fatalf("Parse error = %v, want the qemu:override rejected", err)
+	}
+}
+
+func TestFilesystemSecurityModel(t *testing.T) {
+	for mode, want := range map[string]string{"": "passthrough", "passthrough": "passthrough",
+		"mapped": "mapped", "squash": "none"} {
+		attr := ""
+		if mode != "" {
+			attr = " accessmode='" + mode + "'"
+		}
+		xml := `<domain type='kvm'><name>f</name><memory>65536</memory>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices><filesystem type='mount'` + attr + `><source dir='/srv'/><target dir='t'/></filesystem></devices>
+</domain>`
+		cfg, err := Parse([]byte(xml), Options{})
+		if err != nil {
+			t.Fatalf("accessmode %q: %v", mode, err)
+		}
+		found := false
+		for _, c := range cfg.Components {
+			if c.Kind == vm.KindFsdev {
+				found = true
+				if got := c.Props["security_model"]; got != want {
+					t.Errorf("accessmode %q: security_model %q, want %q", mode, got, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("accessmode %q: no fsdev component", mode)
+		}
+	}
+}
+
+func TestVNCListenAddresses(t *testing.T) {
+	tests := []struct{ graphics, wantVNC string }{
+		{`<graphics type='vnc'><listen type='network' network='default'/></graphics>`, "0.0.0.0:0"},
+		{`<graphics type='vnc'><listen type='network' network='default' address='192.168.122.1'/></graphics>`,
+			"192.168.122.1:0"},
+		{`<graphics type='vnc' socket='/var/lib/libvirt/qemu/domain-1-v/vnc.sock'/>`, "127.0.0.1:0"},
+		{`<graphics type='vnc' socket='/run/vnc.sock'/>`, "unix:/run/vnc.sock"},
+	}
+	for _, tt := range tests {
+		xml := `<domain type='kvm'><name>v</name><memory>65536</memory>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os><devices>` + tt.graphics + `</devices></domain>`
+		cfg, err := Parse([]byte(xml), Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.graphics, err)
+		}
+		for _, c := range cfg.Components {
+			if c.Kind == vm.KindDisplay && c.Name == "vnc" && c.Props["vnc"] != tt.wantVNC {
+				t.Errorf("%s: vnc=%q, want %q", tt.graphics, c.Props["vnc"], tt.wantVNC)
+			}
+		}
+	}
+}

@@ -35,6 +35,16 @@ var knownVersions = func() (oldest, newest Version) {
 	return oldest, newest
 }
 
+// KnownVersion reports whether the option table covers QEMU release v ("7.2", "10.0.13").
+func KnownVersion(v string) bool {
+	ver, err := ParseVersion(v)
+	if err != nil {
+		return false
+	}
+	oldest, newest := knownVersions()
+	return !ver.Less(oldest) && !newest.Less(ver)
+}
+
 // ParseVersion parses "X.Y" (a third component, as in 7.2.22, is ignored).
 func ParseVersion(s string) (Version, error) {
 	parts := strings.Split(s, ".")

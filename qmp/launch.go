@@ -67,6 +67,12 @@ func Launch(ctx context.Context, binary string, args ...string) (*Process, error
 		"unix:"+p.Socket+",server=on,wait=off")
 	p.cmd = exec.Command(binary, all...)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
+	// Wait returns this long after the process exits even if a child of it still holds
+	// the output pipe, so that Close cannot hang.
+	p.cmd.WaitDelay = time.Second
+	// Its own process group keeps terminal signals meant for qscope away from QEMU, so
+	// the parent-death signal ends QEMU when qscope dies without calling Close.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("qmp: starting %s: %w", binary, err)
@@ -111,7 +117,13 @@ func (p *Process) dial(ctx context.Context) (*Conn, error) {
 func checkQEMU(ctx context.Context, binary string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, binary, "--version").CombinedOutput()
+	cmd := exec.CommandContext(ctx, binary, "--version")
+	// A child of the binary that keeps the output pipe open must not stall the check, so
+	// the process group is killed on time-out and Wait stops waiting for the pipe.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
 	switch {
 	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("qmp: %s: not found", binary)
@@ -193,7 +205,9 @@ func (p *Process) Close() error {
 	select {
 	case <-p.exited:
 	case <-time.After(2 * time.Second):
-		p.cmd.Process.Kill()
+		// Kill the whole process group: QEMU's helpers (and a wrong binary's children)
+		// must not outlive it.
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.exited
 	}
 	return os.RemoveAll(p.dir)
