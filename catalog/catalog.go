@@ -14,6 +14,7 @@ package catalog
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,10 +56,10 @@ type Entry struct {
 	Layer string
 	File  string
 	Line  int
-
-	order int
-	glob  bool
 }
+
+// isGlob reports whether an entry name is a glob pattern.
+func isGlob(name string) bool { return strings.ContainsAny(name, "*?[") }
 
 // Where returns "file:line" for entries read from a file, or the layer name otherwise.
 func (e *Entry) Where() string {
@@ -89,13 +90,12 @@ type Layer struct {
 	Entries []Entry
 	Aliases []Alias
 
-	// exact holds the entries without glob characters, sorted by kind and name, for
-	// binary search; globs holds the others per kind. Sorted slices cost far less to build
-	// than maps, which matters because every qscope process builds the default layer's
-	// index once.
-	exact   []*Entry
-	globs   map[vm.Kind][]*Entry
-	indexed bool
+	// exact lists the positions in Entries of the entries without glob characters,
+	// sorted by kind and name for binary search; globs lists the other positions, sorted by
+	// kind and in file order within a kind. The embedded default layer comes with both
+	// precomputed, so a qscope process neither builds them nor writes to its entries.
+	exact, globs []int32
+	indexed      bool
 }
 
 // index builds the lookup tables once; later calls do nothing.
@@ -104,38 +104,31 @@ func (l *Layer) index() {
 		return
 	}
 	l.indexed = true
-	l.globs = make(map[vm.Kind][]*Entry)
-	l.exact = make([]*Entry, 0, len(l.Entries))
-	for i := range l.Entries {
-		e := &l.Entries[i]
-		e.order = i
-		e.glob = strings.ContainsAny(e.Name, "*?[")
-		if e.glob {
-			l.globs[e.Kind] = append(l.globs[e.Kind], e)
-		} else {
-			l.exact = append(l.exact, e)
-		}
-	}
-	sort.SliceStable(l.exact, func(i, j int) bool {
-		a, b := l.exact[i], l.exact[j]
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		return a.Name < b.Name
-	})
+	l.exact, l.globs = IndexEntries(l.Entries)
 }
 
-// exactEntries returns the exact-name entries of kind k named name.
-func (l *Layer) exactEntries(k vm.Kind, name string) []*Entry {
-	i := sort.Search(len(l.exact), func(i int) bool {
-		e := l.exact[i]
-		return e.Kind > k || (e.Kind == k && e.Name >= name)
-	})
-	j := i
-	for j < len(l.exact) && l.exact[j].Kind == k && l.exact[j].Name == name {
-		j++
+// IndexEntries returns the lookup tables of a layer with these entries, as [Layer] keeps
+// them: the positions of exact names sorted by kind and name, and the positions of globs
+// sorted by kind in file order.
+func IndexEntries(entries []Entry) (exact, globs []int32) {
+	for i := range entries {
+		if isGlob(entries[i].Name) {
+			globs = append(globs, int32(i))
+		} else {
+			exact = append(exact, int32(i))
+		}
 	}
-	return l.exact[i:j]
+	slices.SortStableFunc(exact, func(a, b int32) int {
+		ea, eb := &entries[a], &entries[b]
+		if c := strings.Compare(string(ea.Kind), string(eb.Kind)); c != 0 {
+			return c
+		}
+		return strings.Compare(ea.Name, eb.Name)
+	})
+	slices.SortStableFunc(globs, func(a, b int32) int {
+		return strings.Compare(string(entries[a].Kind), string(entries[b].Kind))
+	})
+	return exact, globs
 }
 
 // Catalog is a stack of layers; later layers override earlier ones.
@@ -183,35 +176,52 @@ func (c *Catalog) Lookup(q Query) *Entry {
 }
 
 func (l *Layer) lookup(q Query, name string) *Entry {
-	var best *Entry
-	consider := func(e *Entry) {
+	best := -1
+	consider := func(i int) {
+		e := &l.Entries[i]
 		if !TargetMatches(e.Targets, q.Target) || !conditionsHold(e.When, q.Props) {
 			return
 		}
-		if best == nil || moreSpecific(e, best) {
-			best = e
+		if best < 0 || moreSpecific(l.Entries, i, best) {
+			best = i
 		}
 	}
-	for _, e := range l.exactEntries(q.Kind, name) {
-		consider(e)
+	lo := sort.Search(len(l.exact), func(k int) bool {
+		e := &l.Entries[l.exact[k]]
+		return e.Kind > q.Kind || (e.Kind == q.Kind && e.Name >= name)
+	})
+	for k := lo; k < len(l.exact); k++ {
+		e := &l.Entries[l.exact[k]]
+		if e.Kind != q.Kind || e.Name != name {
+			break
+		}
+		consider(int(l.exact[k]))
 	}
-	for _, e := range l.globs[q.Kind] {
-		if ok, _ := path.Match(e.Name, name); ok {
-			consider(e)
+	lo = sort.Search(len(l.globs), func(k int) bool {
+		return l.Entries[l.globs[k]].Kind >= q.Kind
+	})
+	for k := lo; k < len(l.globs) && l.Entries[l.globs[k]].Kind == q.Kind; k++ {
+		if ok, _ := path.Match(l.Entries[l.globs[k]].Name, name); ok {
+			consider(int(l.globs[k]))
 		}
 	}
-	return best
+	if best < 0 {
+		return nil
+	}
+	return &l.Entries[best]
 }
 
-// moreSpecific reports whether a should win over b.
-func moreSpecific(a, b *Entry) bool {
-	if a.glob != b.glob {
-		return !a.glob
+// moreSpecific reports whether entries[i] should win over entries[j].
+func moreSpecific(entries []Entry, i, j int) bool {
+	a, b := &entries[i], &entries[j]
+	ga, gb := isGlob(a.Name), isGlob(b.Name)
+	if ga != gb {
+		return !ga
 	}
 	if len(a.When) != len(b.When) {
 		return len(a.When) > len(b.When)
 	}
-	if a.glob {
+	if ga {
 		la, lb := literalLen(a.Name), literalLen(b.Name)
 		if la != lb {
 			return la > lb
@@ -220,7 +230,7 @@ func moreSpecific(a, b *Entry) bool {
 	if (len(a.Targets) > 0) != (len(b.Targets) > 0) {
 		return len(a.Targets) > 0
 	}
-	return a.order > b.order
+	return i > j
 }
 
 func literalLen(pattern string) int {

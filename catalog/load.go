@@ -48,8 +48,8 @@ func (e *Error) Error() string {
 func Default() (*Layer, error) {
 	defaultOnce.Do(func() {
 		defaultLayer = &Layer{Name: DefaultLayerName, Entries: generatedEntries,
-			Aliases: generatedAliases}
-		defaultLayer.index()
+			Aliases: generatedAliases, exact: generatedExact, globs: generatedGlobs,
+			indexed: true}
 	})
 	return defaultLayer, nil
 }

@@ -124,7 +124,7 @@ func TestCheckLibvirt(t *testing.T) {
 	}
 	code, out, errOut = run(t, string(xml), "check", "--level", "accept", "--format", "json",
 		"--libvirt", "-", "--qemu-version", "8.0", "--libvirt-version", "9.0")
-	if code != ExitAllowed || !strings.Contains(out, `"type": "pc-q35-8.0"`) {
+	if code != ExitAllowed || !strings.Contains(out, `"type":"pc-q35-8.0"`) {
 		t.Errorf("--qemu-version 8.0: exit %d, stderr %q; want q35 resolved to pc-q35-8.0",
 			code, errOut)
 	}
@@ -314,6 +314,12 @@ func TestGoldenReports(t *testing.T) {
 			if code != ExitAllowed {
 				t.Fatalf("exit code %d: %s", code, errOut)
 			}
+			// The golden files are indented so that a diff shows the changed fields.
+			var indented bytes.Buffer
+			if err := json.Indent(&indented, []byte(out), "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			out = indented.String()
 			golden := filepath.Join("testdata", "golden",
 				strings.ReplaceAll(name, "/", "_")+".json")
 			if *update {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/qscope/qscope/vm"
 )
@@ -66,8 +67,14 @@ func (p *parser) handleChardev(r *record) {
 }
 
 var (
-	hostPortRE = regexp.MustCompile(`^([^:]{0,64}):([^,]{1,32})`)
-	vcSizeRE   = regexp.MustCompile(`^(\d{1,7})x(\d{1,7})$|^(\d{1,7})Cx(\d{1,7})C$`)
+	// The expressions compile on first use: most command lines need neither, and
+	// compiling them at start-up would slow every qscope process.
+	hostPortRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([^:]{0,64}):([^,]{1,32})`)
+	})
+	vcSizeRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\d{1,7})x(\d{1,7})$|^(\d{1,7})Cx(\d{1,7})C$`)
+	})
 )
 
 // parseChardevSpec parses the legacy chardev syntax of -serial, -parallel, -monitor,
@@ -89,7 +96,7 @@ func parseChardevSpec(spec string) (Opts, error) {
 	case strings.HasPrefix(rest, "vc"):
 		// QEMU ignores what follows "vc" unless it is a ':' and a size.
 		set("backend", "vc")
-		if size, ok := strings.CutPrefix(rest, "vc:"); ok && !vcSizeRE.MatchString(size) {
+		if size, ok := strings.CutPrefix(rest, "vc:"); ok && !vcSizeRE().MatchString(size) {
 			return nil, fmt.Errorf("invalid vc size %q: want WxH or COLSCxROWSC", size)
 		}
 	case rest == "con:":
@@ -105,7 +112,7 @@ func parseChardevSpec(spec string) (Opts, error) {
 		set("path", strings.TrimPrefix(rest, "pipe:"))
 	case hasAnyPrefix(rest, "tcp:", "telnet:", "tn3270:", "websocket:"):
 		scheme, addr, _ := strings.Cut(rest, ":")
-		m := hostPortRE.FindStringSubmatch(addr)
+		m := hostPortRE().FindStringSubmatch(addr)
 		if m == nil {
 			return nil, fmt.Errorf("invalid %s address %q: want HOST:PORT", scheme, addr)
 		}

@@ -1,7 +1,6 @@
 package qemuargs
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/qscope/qscope/vm"
@@ -109,16 +108,23 @@ func (p *parser) prepareMachine() {
 	m.version, m.latest = machineVersion(m.name)
 }
 
-var machineVersionRE = regexp.MustCompile(`-(\d+)\.(\d+)(?:\.\d+)?$`)
-
-// machineVersion returns the version in a versioned machine name, or latest for a name
-// without one.
+// machineVersion returns the version in a versioned machine name (pc-q35-7.2,
+// pc-q35-4.0.1), or latest for a name without one (q35).
 func machineVersion(name string) (Version, bool) {
-	m := machineVersionRE.FindStringSubmatch(name)
-	if m == nil {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 {
 		return Version{}, true
 	}
-	v, err := ParseVersion(m[1] + "." + m[2])
+	parts := strings.Split(name[i+1:], ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return Version{}, true
+	}
+	for _, part := range parts {
+		if part == "" || strings.Trim(part, "0123456789") != "" {
+			return Version{}, true
+		}
+	}
+	v, err := ParseVersion(parts[0] + "." + parts[1])
 	if err != nil {
 		return Version{}, true
 	}

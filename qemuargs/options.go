@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // optionsTSV is the table of every option in qemu-options.hx of QEMU 2.0 to the newest
@@ -23,7 +24,7 @@ type Version struct {
 // it was read from.
 var knownVersions = func() (oldest, newest Version) {
 	oldest = Version{2, 0}
-	for _, defs := range optionTable {
+	for _, defs := range optionTable() {
 		for _, d := range defs {
 			for _, v := range []Version{d.Since, d.Removed} {
 				if newest.Less(v) {
@@ -101,8 +102,11 @@ func (d *optionDef) supports(arch string) bool {
 	return false
 }
 
-// optionTable maps an option name to its definitions, oldest first.
-var optionTable = mustParseOptions(optionsTSV)
+// optionTable returns the definitions of every option by name, oldest first. The table is
+// parsed on first use, so that qscope commands that read no command line do not pay for it.
+var optionTable = sync.OnceValue(func() map[string][]optionDef {
+	return mustParseOptions(optionsTSV)
+})
 
 func mustParseOptions(tsv string) map[string][]optionDef {
 	table, err := parseOptions(tsv)

@@ -226,7 +226,7 @@ func (p *parser) scan(argv []string) error {
 			return p.errs.Err()
 		}
 		name := strings.TrimPrefix(word[1:], "-")
-		defs, ok := optionTable[name]
+		defs, ok := optionTable()[name]
 		if !ok {
 			p.errs = append(p.errs, &Error{Arg: i, Option: word, Offset: -1,
 				Msg: "unknown option"})

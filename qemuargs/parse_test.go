@@ -668,3 +668,28 @@ func TestProtocolOf(t *testing.T) {
 		}
 	}
 }
+
+func TestMachineVersion(t *testing.T) {
+	tests := []struct {
+		name   string
+		want   Version
+		latest bool
+	}{
+		{"pc-q35-7.2", Version{7, 2}, false},
+		{"pc-q35-4.0.1", Version{4, 0}, false},
+		{"pc-i440fx-2.12", Version{2, 12}, false},
+		{"s390-ccw-virtio-8.1", Version{8, 1}, false},
+		{"q35", Version{}, true},
+		{"virt", Version{}, true},
+		{"pc-q35-7.x", Version{}, true},
+		{"pc-q35-7", Version{}, true},
+		{"raspi3b", Version{}, true},
+	}
+	for _, tt := range tests {
+		v, latest := machineVersion(tt.name)
+		if v != tt.want || latest != tt.latest {
+			t.Errorf("machineVersion(%q) = %v, %v; want %v, %v", tt.name, v, latest, tt.want,
+				tt.latest)
+		}
+	}
+}

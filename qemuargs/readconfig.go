@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -35,8 +36,13 @@ var impliedKeys = map[string]string{
 }
 
 var (
-	configSection = regexp.MustCompile(`^\[([A-Za-z0-9_-]+)(?:\s+"([^"]*)")?\]$`)
-	configPair    = regexp.MustCompile(`^([A-Za-z0-9_.-]+)\s*=\s*"([^"]*)"$`)
+	// Compiled on first use, like the chardev expressions.
+	configSection = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\[([A-Za-z0-9_-]+)(?:\s+"([^"]*)")?\]$`)
+	})
+	configPair = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([A-Za-z0-9_.-]+)\s*=\s*"([^"]*)"$`)
+	})
 )
 
 // expandReadconfig replaces every -readconfig option by the options its file's sections
@@ -85,7 +91,7 @@ func parseConfigFile(rc record, data []byte) ([]record, error) {
 			continue
 		}
 		where := fmt.Sprintf("%s:%d", rc.arg, n)
-		if m := configSection.FindStringSubmatch(line); m != nil {
+		if m := configSection().FindStringSubmatch(line); m != nil {
 			flush()
 			opt, ok := configGroups[m[1]]
 			if !ok {
@@ -100,7 +106,7 @@ func parseConfigFile(rc record, data []byte) ([]record, error) {
 		}
 		// Errors do not quote the line: qscope may run with more privileges than the
 		// author of the command line, who could name any file to see its content.
-		m := configPair.FindStringSubmatch(line)
+		m := configPair().FindStringSubmatch(line)
 		if m == nil {
 			return nil, fmt.Errorf("%s: invalid line: want [group], [group \"id\"] or "+
 				"key = \"value\"", where)

@@ -16,7 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -73,9 +73,17 @@ type Event struct {
 // eventBuffer is how many unread events a connection keeps before it drops new ones.
 const eventBuffer = 256
 
+// Transport is the byte stream a [Conn] runs on: a connected socket with deadlines, such
+// as the *os.File that [Dial] returns or a net.Conn.
+type Transport interface {
+	io.ReadWriteCloser
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+}
+
 // Conn is a QMP connection in command mode. Its methods are safe for concurrent use.
 type Conn struct {
-	conn     net.Conn
+	conn     Transport
 	greeting Greeting
 	events   chan Event
 
@@ -110,8 +118,7 @@ type message struct {
 // Dial connects to the QMP socket at path, reads QEMU's greeting and negotiates
 // capabilities. ctx bounds the whole handshake.
 func Dial(ctx context.Context, path string) (*Conn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
+	c, err := dialUnix(ctx, path)
 	if err != nil {
 		return nil, dialError(path, err)
 	}
@@ -139,9 +146,39 @@ func dialError(path string, err error) error {
 	return fmt.Errorf("qmp: connecting to %s: %w", path, err)
 }
 
+// dialUnix connects a stream socket to the UNIX socket at path. It uses the system calls
+// directly rather than the net package, whose resolver makes Go link the C library and
+// slows every qscope process's start by about a millisecond. The socket is non-blocking,
+// so the *os.File it returns works with the runtime poller and supports deadlines.
+func dialUnix(ctx context.Context, path string) (*os.File, error) {
+	fd, err := syscall.Socket(syscall.AF_UNIX,
+		syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	for {
+		err = syscall.Connect(fd, &syscall.SockaddrUnix{Name: path})
+		if err != syscall.EAGAIN && err != syscall.EINTR {
+			break
+		}
+		// The listener's backlog is full; QEMU accepts one client at a time.
+		select {
+		case <-ctx.Done():
+			syscall.Close(fd)
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("connect", err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // NewConn runs the QMP handshake on an established connection: it reads the greeting and
 // sends qmp_capabilities. The Conn owns c afterwards.
-func NewConn(ctx context.Context, c net.Conn) (*Conn, error) {
+func NewConn(ctx context.Context, c Transport) (*Conn, error) {
 	q := &Conn{conn: c, events: make(chan Event, eventBuffer),
 		pending: map[string]chan reply{}, done: make(chan struct{})}
 	r := bufio.NewReaderSize(c, 64*1024)
@@ -171,8 +208,8 @@ func (q *Conn) readGreeting(ctx context.Context, r *bufio.Reader) error {
 	defer q.conn.SetReadDeadline(time.Time{})
 	line, err := r.ReadBytes('\n')
 	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
+		var te interface{ Timeout() bool }
+		if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &te) && te.Timeout() {
 			return errors.New("qmp: no greeting before the deadline; the peer is not a " +
 				"QMP server (or is stopped)")
 		}

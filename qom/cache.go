@@ -3,11 +3,10 @@ package qom
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 )
@@ -73,8 +72,11 @@ func Cached(ctx context.Context, binary, dir string) (*Profile, CacheResult, err
 // CacheFile returns the cache file of the binary at the absolute path binary: a hash of
 // the path, so that every binary has its own file.
 func CacheFile(dir, binary string) string {
-	sum := sha256.Sum256([]byte(binary))
-	return filepath.Join(dir, hex.EncodeToString(sum[:12])+".json")
+	// The name only spreads binaries over files; readCache checks that a file belongs to
+	// the binary, so a non-cryptographic hash suffices and keeps crypto out of qscope.
+	h := fnv.New64a()
+	h.Write([]byte(binary))
+	return filepath.Join(dir, fmt.Sprintf("%016x.json", h.Sum64()))
 }
 
 // readCache returns the cached profile when it decodes, validates and was made from the

@@ -70,7 +70,14 @@ func TestWriteJSON(t *testing.T) {
 	if err := WriteJSON(&buf, rep); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.json.golden", buf.String())
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Errorf("JSON report has %d lines, want one", n)
+	}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, buf.Bytes(), "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.json.golden", indented.String())
 	var back Report
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 		t.Fatal(err)

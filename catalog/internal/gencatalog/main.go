@@ -45,7 +45,11 @@ func render(l *catalog.Layer) ([]byte, error) {
 			strs(e.Targets), e.Status, strconv.Quote(e.Reason), strconv.Quote(e.Source),
 			conds(e.When), e.Layer, e.File, e.Line)
 	}
-	b.WriteString("}\n\nvar generatedAliases = []Alias{\n")
+	b.WriteString("}\n\n")
+	exact, globs := catalog.IndexEntries(l.Entries)
+	fmt.Fprintf(&b, "var generatedExact = %s\n\n", int32s(exact))
+	fmt.Fprintf(&b, "var generatedGlobs = %s\n\n", int32s(globs))
+	b.WriteString("var generatedAliases = []Alias{\n")
 	for _, a := range l.Aliases {
 		fmt.Fprintf(&b, "{Kind: %q, Alias: %q, Type: %q, Targets: %s, Source: %s, "+
 			"Layer: %q, File: %q, Line: %d},\n", a.Kind, a.Alias, a.Type, strs(a.Targets),
@@ -53,6 +57,19 @@ func render(l *catalog.Layer) ([]byte, error) {
 	}
 	b.WriteString("}\n")
 	return format.Source(b.Bytes())
+}
+
+func int32s(s []int32) string {
+	var b bytes.Buffer
+	b.WriteString("[]int32{")
+	for i, v := range s {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, v)
+	}
+	b.WriteString("}")
+	return b.String()
 }
 
 func strs(s []string) string {
