@@ -9,8 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/qscope/qscope/internal/golden"
 	"github.com/qscope/qscope/internal/testcorpus"
 	"github.com/qscope/qscope/report"
 )
@@ -320,21 +319,8 @@ func TestGoldenReports(t *testing.T) {
 				t.Fatal(err)
 			}
 			out = indented.String()
-			golden := filepath.Join("testdata", "golden",
-				strings.ReplaceAll(name, "/", "_")+".json")
-			if *update {
-				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cli -run TestGoldenReports -update)", err)
-			}
-			if diff := cmp.Diff(string(want), out); diff != "" {
-				t.Errorf("report differs from %s (-want +got):\n%s", golden, diff)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden",
+				strings.ReplaceAll(name, "/", "_")+".json"), out, *update)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package domxml
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -11,9 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/qscope/qscope/catalog"
+	"github.com/qscope/qscope/internal/golden"
 	"github.com/qscope/qscope/internal/testcorpus"
 	"github.com/qscope/qscope/qemuargs"
 	"github.com/qscope/qscope/vm"
@@ -395,7 +393,7 @@ func TestCorpusAgreement(t *testing.T) {
 				"of testdata/corpus-differences.golden", sub, n)
 		}
 	}
-	checkGolden(t, "testdata/corpus-differences.golden", table.String())
+	golden.Check(t, "testdata/corpus-differences.golden", table.String(), *update)
 }
 
 // splitDiff returns the missing and extra components of a pair, or nothing when either
@@ -408,25 +406,6 @@ func splitDiff(p corpusPair, cat *catalog.Catalog) ([]string, []string) {
 	}
 	wantSet := componentSet(want, cat)
 	return diffSets(wantSet, canonicalMachines(componentSet(got, cat), wantSet))
-}
-
-// checkGolden compares got with the golden file, or rewrites it with -update.
-func checkGolden(t *testing.T, file, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got); run go test -update after checking:\n%s", file,
-			diff)
-	}
 }
 
 var outputXML = regexp.MustCompile(`\.[a-z0-9_]+-(latest|[0-9.]+)\.xml$`)

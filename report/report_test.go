@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/qscope/qscope/catalog"
+	"github.com/qscope/qscope/internal/golden"
 	"github.com/qscope/qscope/policy"
 	"github.com/qscope/qscope/vm"
 )
@@ -61,7 +59,7 @@ func TestWriteText(t *testing.T) {
 			t.Errorf("line %d is %d columns wide: %q", i+1, len(line), line)
 		}
 	}
-	golden(t, "text.golden", buf.String())
+	golden.Check(t, filepath.Join("testdata", "text.golden"), buf.String(), *update)
 }
 
 func TestWriteJSON(t *testing.T) {
@@ -77,7 +75,8 @@ func TestWriteJSON(t *testing.T) {
 	if err := json.Indent(&indented, buf.Bytes(), "", "  "); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.json.golden", indented.String())
+	golden.Check(t, filepath.Join("testdata", "report.json.golden"), indented.String(),
+		*update)
 	var back Report
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 		t.Fatal(err)
@@ -88,23 +87,5 @@ func TestWriteJSON(t *testing.T) {
 	if back.Summary != (Summary{Secure: 3, Insecure: 1, Undecided: 1, Warnings: 1,
 		Rejected: 1}) {
 		t.Errorf("summary = %+v", back.Summary)
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
 	}
 }
