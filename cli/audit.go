@@ -57,22 +57,22 @@ func runAudit(e *env, args []string) int {
 	}
 	level, err := checkAuditOptions(o, fs.Args())
 	if err != nil {
-		return usageError(e, err)
+		return invalid(e, err)
 	}
 	cat, err := loadCatalog(o.catalogs)
 	if err != nil {
-		return inputError(e, err)
+		return invalid(e, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	conn, err := qmp.Dial(ctx, o.socket)
 	if err != nil {
-		return inputError(e, timeoutHint(err, o.timeout))
+		return invalid(e, timeoutHint(err, o.timeout))
 	}
 	defer conn.Close()
 	cfg, err := audit.Audit(ctx, conn, audit.Options{Socket: o.socket})
 	if err != nil {
-		return inputError(e, timeoutHint(err, o.timeout))
+		return invalid(e, timeoutHint(err, o.timeout))
 	}
 	return judge(e, cfg, cat, level, o.format)
 }

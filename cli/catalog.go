@@ -68,17 +68,17 @@ func runCatalog(e *env, args []string) int {
 		return code
 	}
 	if fs.NArg() > 0 {
-		return usageError(e, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		return invalid(e, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	if o.format != "text" && o.format != "json" {
-		return usageError(e, fmt.Errorf("invalid format %q: want text or json", o.format))
+		return invalid(e, fmt.Errorf("invalid format %q: want text or json", o.format))
 	}
 	if o.kind != "" && !vm.ValidKind(vm.Kind(o.kind)) {
-		return usageError(e, fmt.Errorf("invalid kind %q", o.kind))
+		return invalid(e, fmt.Errorf("invalid kind %q", o.kind))
 	}
 	cat, err := loadCatalog(o.catalogs)
 	if err != nil {
-		return inputError(e, err)
+		return invalid(e, err)
 	}
 	var buf bytes.Buffer
 	if o.format == "json" {
@@ -87,10 +87,10 @@ func runCatalog(e *env, args []string) int {
 		writeCatalogText(&buf, cat, o.kind)
 	}
 	if err != nil {
-		return inputError(e, err)
+		return invalid(e, err)
 	}
 	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
-		return inputError(e, err)
+		return invalid(e, err)
 	}
 	return 0
 }

@@ -71,18 +71,18 @@ func runCheck(e *env, args []string) int {
 	}
 	level, err := policy.ParseLevel(o.level)
 	if err != nil {
-		return usageError(e, err)
+		return invalid(e, err)
 	}
 	if o.format != "text" && o.format != "json" {
-		return usageError(e, fmt.Errorf("invalid format %q: want text or json", o.format))
+		return invalid(e, fmt.Errorf("invalid format %q: want text or json", o.format))
 	}
 	prof, err := loadProfile(e, o.qemuBinary, o.profile)
 	if err != nil {
-		return inputError(e, err)
+		return invalid(e, err)
 	}
 	cat, err := loadCatalogFor(o.catalogs, prof)
 	if err != nil {
-		return inputError(e, err)
+		return invalid(e, err)
 	}
 	// A profile's release makes the grammar exact when qscope's option table covers it;
 	// a newer binary is checked against every release's grammar, and its version still
@@ -96,13 +96,13 @@ func runCheck(e *env, args []string) int {
 	if o.libvirt != "" {
 		cfg, err = libvirtInput(e, o, fs.Args(), version)
 		if err != nil {
-			return inputError(e, err)
+			return invalid(e, err)
 		}
 	} else {
 		var argv []string
 		argv, words, err = checkInput(e, o, fs.Args())
 		if err != nil {
-			return inputError(e, err)
+			return invalid(e, err)
 		}
 		cfg, err = qemuargs.Parse(argv, qemuargs.Options{Target: o.target,
 			QEMUVersion: version})
@@ -244,12 +244,8 @@ func loadCatalog(files []string) (*catalog.Catalog, error) {
 	return loadCatalogFor(files, nil)
 }
 
-func usageError(e *env, err error) int {
-	fmt.Fprintf(e.stderr, "qscope: %v\n", err)
-	return ExitInvalid
-}
-
-func inputError(e *env, err error) int {
+// invalid prints err for a usage error or invalid input and returns ExitInvalid.
+func invalid(e *env, err error) int {
 	fmt.Fprintf(e.stderr, "qscope: %v\n", err)
 	return ExitInvalid
 }

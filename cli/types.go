@@ -52,16 +52,16 @@ func runTypes(e *env, args []string) int {
 	}
 	switch {
 	case fs.NArg() > 0:
-		return usageError(e, fmt.Errorf("unexpected argument %q: give the binary with "+
+		return invalid(e, fmt.Errorf("unexpected argument %q: give the binary with "+
 			"--qemu", fs.Arg(0)))
 	case (o.qemu == "") == (o.from == ""):
-		return usageError(e, errors.New("give either --qemu BINARY or --from PATH"))
+		return invalid(e, errors.New("give either --qemu BINARY or --from PATH"))
 	case o.format != "json" && o.format != "text":
-		return usageError(e, fmt.Errorf("invalid format %q: want json or text", o.format))
+		return invalid(e, fmt.Errorf("invalid format %q: want json or text", o.format))
 	}
 	p, err := typesProfile(o)
 	if err != nil {
-		return inputError(e, err)
+		return invalid(e, err)
 	}
 
 	data, err := p.Marshal()
@@ -69,7 +69,7 @@ func runTypes(e *env, args []string) int {
 		data, err = []byte(typesSummary(p)), nil
 	}
 	if err != nil {
-		return inputError(e, err)
+		return invalid(e, err)
 	}
 
 	if o.out != "" {
