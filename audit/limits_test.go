@@ -6,30 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/qscope/qscope/internal/testpeer"
 	"github.com/qscope/qscope/qmp"
 )
 
 // TestAuditStopsEndlessTree runs an audit against a QMP peer whose QOM tree never ends:
-// every object has a child. No QEMU builds such a tree, so this peer is a stand-in; the
-// audit must stop with an error instead of growing without bound.
+// every object has a child. No QEMU builds such a tree, so a test server plays the peer.
+// The audit must stop with an error instead of growing without bound.
 func TestAuditStopsEndlessTree(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "endless.sock")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	path := testpeer.Listen(t, func(c net.Conn) {
 		fmt.Fprintln(c, `{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": []}}`)
 		sc := bufio.NewScanner(c)
 		for sc.Scan() {
@@ -51,7 +40,8 @@ func TestAuditStopsEndlessTree(t *testing.T) {
 			}
 			fmt.Fprintf(c, `{"return": %s, "id": %s}`+"\n", reply, req.ID)
 		}
-	}()
+	})
+
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	conn, err := qmp.Dial(ctx, path)

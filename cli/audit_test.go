@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qscope/qscope/internal/testpeer"
 	"github.com/qscope/qscope/qmp"
 	"github.com/qscope/qscope/report"
 )
@@ -52,31 +53,6 @@ func TestAuditUsageErrors(t *testing.T) {
 	}
 }
 
-// listen starts a UNIX socket server in a temporary directory that runs serve for each
-// connection. The tests use it for peers that QEMU cannot be made to be.
-func listen(t *testing.T, serve func(c net.Conn)) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "peer.sock")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	return path
-}
-
 const qmpGreeting = `{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, ` +
 	`"package": ""}, "capabilities": []}}` + "\n"
 
@@ -86,9 +62,9 @@ func TestAuditConnectionErrors(t *testing.T) {
 	if err := os.WriteFile(regular, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ssh := listen(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")) })
-	silent := listen(t, func(c net.Conn) { time.Sleep(2 * time.Second) })
-	refuses := listen(t, func(c net.Conn) {
+	ssh := testpeer.Listen(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")) })
+	silent := testpeer.Listen(t, func(c net.Conn) { time.Sleep(2 * time.Second) })
+	rejects := testpeer.Listen(t, func(c net.Conn) {
 		c.Write([]byte(qmpGreeting))
 		var cmd struct {
 			ID string `json:"id"`
@@ -106,8 +82,8 @@ func TestAuditConnectionErrors(t *testing.T) {
 			"no such socket"},
 		{"not a socket", []string{"--qmp", regular}, "connection refused"},
 		{"not a QMP peer", []string{"--qmp", ssh}, "not a QMP server"},
-		{"capabilities refused", []string{"--qmp", refuses},
-			"QEMU refused capability negotiation"},
+		{"capabilities rejected", []string{"--qmp", rejects},
+			"QEMU rejected capability negotiation"},
 		{"no greeting in time", []string{"--qmp", silent, "--timeout", "300ms"},
 			"no greeting before the deadline"},
 	}
@@ -132,7 +108,7 @@ func TestAuditPermissionDenied(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root opens any socket, so permission cannot be denied")
 	}
-	path := listen(t, func(c net.Conn) {})
+	path := testpeer.Listen(t, func(c net.Conn) {})
 	if err := os.Chmod(path, 0); err != nil {
 		t.Fatal(err)
 	}

@@ -190,7 +190,7 @@ func NewConn(ctx context.Context, c Transport) (*Conn, error) {
 		q.Close()
 		var qe *Error
 		if errors.As(err, &qe) {
-			return nil, fmt.Errorf("qmp: QEMU refused capability negotiation: %s (%s)",
+			return nil, fmt.Errorf("qmp: QEMU rejected capability negotiation: %s (%s)",
 				qe.Desc, qe.Class)
 		}
 		return nil, err

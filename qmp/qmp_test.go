@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qscope/qscope/internal/testpeer"
 )
 
 // qemuBinary returns the x86_64 system emulator, or skips the test when it is not
@@ -161,43 +163,21 @@ func TestLaunchErrors(t *testing.T) {
 	}
 }
 
-// fakePeer listens on a socket in a temporary directory and runs serve for the first
-// connection. It stands in for peers QEMU cannot be made to be: a non-QMP server and a
-// QMP server that refuses capability negotiation.
-func fakePeer(t *testing.T, serve func(c net.Conn)) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "peer.sock")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		serve(c)
-	}()
-	return path
-}
-
 const greeting = `{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, ` +
 	`"package": ""}, "capabilities": ["oob"]}}` + "\n"
 
 func TestDialErrors(t *testing.T) {
 	dir := t.TempDir()
-	notQMP := fakePeer(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")) })
-	silent := fakePeer(t, func(c net.Conn) { time.Sleep(2 * time.Second) })
-	refuses := fakePeer(t, func(c net.Conn) {
+	notQMP := testpeer.Listen(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")) })
+	silent := testpeer.Listen(t, func(c net.Conn) { time.Sleep(2 * time.Second) })
+	rejects := testpeer.Listen(t, func(c net.Conn) {
 		c.Write([]byte(greeting))
 		buf := make([]byte, 4096)
 		n, _ := c.Read(buf)
 		id := strings.SplitN(strings.SplitN(string(buf[:n]), `"id":"`, 2)[1], `"`, 2)[0]
 		fmt.Fprintf(c, `{"id": "%s", "error": {"class": "GenericError", "desc": "Capabilities negotiation is already complete"}}`+"\n", id)
 	})
-	closes := fakePeer(t, func(c net.Conn) {})
+	closes := testpeer.Listen(t, func(c net.Conn) {})
 	regular := filepath.Join(dir, "file")
 	os.WriteFile(regular, nil, 0o600)
 	tests := []struct {
@@ -209,7 +189,7 @@ func TestDialErrors(t *testing.T) {
 		{"not a socket", regular, "connection refused"},
 		{"not a QMP peer", notQMP, "not a QMP server"},
 		{"silent peer", silent, "no greeting before the deadline"},
-		{"capabilities refused", refuses, "refused capability negotiation"},
+		{"capabilities rejected", rejects, "rejected capability negotiation"},
 		{"peer closes", closes, "connection closed before the greeting"},
 	}
 	for _, tt := range tests {
@@ -234,7 +214,7 @@ func TestDialErrorPermission(t *testing.T) {
 func TestRepliesMatchedByID(t *testing.T) {
 	// The peer answers two commands in reverse order with an event between the replies,
 	// which QEMU does when a command's reply and an event race.
-	path := fakePeer(t, func(c net.Conn) {
+	path := testpeer.Listen(t, func(c net.Conn) {
 		c.Write([]byte(greeting))
 		buf := make([]byte, 4096)
 		var ids []string
