@@ -19,17 +19,19 @@ func benchPair(b *testing.B) corpusPair {
 	return corpusPair{}
 }
 
-func benchCatalog(b *testing.B) *catalog.Catalog {
+// defaultCatalog returns a catalog of the embedded default layer.
+func defaultCatalog(t testing.TB) *catalog.Catalog {
+	t.Helper()
 	def, err := catalog.Default()
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	return catalog.New(def)
 }
 
 // BenchmarkXMLCheck judges one domain XML in process, as qscope check --libvirt does.
 func BenchmarkXMLCheck(b *testing.B) {
-	p, cat := benchPair(b), benchCatalog(b)
+	p, cat := benchPair(b), defaultCatalog(b)
 	data := []byte(p.xml.Text)
 	for b.Loop() {
 		cfg, err := Parse(data, Options{})
@@ -42,7 +44,7 @@ func BenchmarkXMLCheck(b *testing.B) {
 
 // BenchmarkArgsCheck judges the command line libvirt generated for the same domain.
 func BenchmarkArgsCheck(b *testing.B) {
-	p, cat := benchPair(b), benchCatalog(b)
+	p, cat := benchPair(b), defaultCatalog(b)
 	for b.Loop() {
 		cfg, err := parseArgs(p.args.Text)
 		if err != nil {
@@ -55,7 +57,7 @@ func BenchmarkArgsCheck(b *testing.B) {
 // BenchmarkCorpusXML judges every input domain XML of both corpora once per iteration;
 // the XMLs that qscope rejects count as well.
 func BenchmarkCorpusXML(b *testing.B) {
-	cat := benchCatalog(b)
+	cat := defaultCatalog(b)
 	var inputs [][]byte
 	for _, sub := range []string{"libvirt-10.1", "libvirt-5.6"} {
 		for _, f := range testcorpus.Files(b, sub, ".xml") {

@@ -353,11 +353,7 @@ var agreementFloor = map[string]float64{"libvirt-10.1": 95, "libvirt-5.6": 84}
 // those of the command line libvirt generated for it. Every pair that differs is recorded
 // with its category in testdata/corpus-differences.golden.
 func TestCorpusAgreement(t *testing.T) {
-	def, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat := catalog.New(def)
+	cat := defaultCatalog(t)
 	var table strings.Builder
 	for _, sub := range []string{"libvirt-10.1", "libvirt-5.6"} {
 		pairs := corpusPairs(t, sub)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qscope/qscope/catalog"
 	"github.com/qscope/qscope/policy"
 	"github.com/qscope/qscope/qemuargs"
 	"github.com/qscope/qscope/report"
@@ -29,11 +28,7 @@ func checkWithProfile(b *testing.B, bin, cacheDir string) {
 	if err != nil || !res.Hit {
 		b.Fatalf("Cached: hit %v, %v", res.Hit, err)
 	}
-	def, err := catalog.Default()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cat := catalog.New(def)
+	cat := defaultCatalog(b)
 	cat.Push(p.Layer(cat))
 	cfg, err := qemuargs.Parse(benchArgv, qemuargs.Options{QEMUVersion: p.Release()})
 	if err != nil {
@@ -66,12 +61,8 @@ func BenchmarkCheckCachedProfile(b *testing.B) {
 // BenchmarkCheckWithoutProfile is checkWithProfile without the profile: the baseline
 // for what reading, layering and annotating with a profile add.
 func BenchmarkCheckWithoutProfile(b *testing.B) {
-	def, err := catalog.Default()
-	if err != nil {
-		b.Fatal(err)
-	}
 	for range b.N {
-		cat := catalog.New(def)
+		cat := defaultCatalog(b)
 		cfg, err := qemuargs.Parse(benchArgv, qemuargs.Options{})
 		if err != nil {
 			b.Fatal(err)
