@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qscope/qscope/internal/testbin"
 	"github.com/qscope/qscope/qmp"
 )
 
@@ -75,11 +76,7 @@ func BenchmarkAudit(b *testing.B) {
 // process per iteration that connects, audits and writes the report.
 func BenchmarkAuditProcess(b *testing.B) {
 	sock := benchSocket(b)
-	bin := filepath.Join(b.TempDir(), "qscope")
-	build := exec.Command("go", "build", "-o", bin, "github.com/qscope/qscope/cmd/qscope")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testbin.Build(b)
 	b.ResetTimer()
 	for range b.N {
 		cmd := exec.Command(bin, "audit", "--qmp", sock, "--format", "json", "--level",

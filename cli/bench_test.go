@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qscope/qscope/internal/testbin"
 	"github.com/qscope/qscope/internal/testcorpus"
 )
 
@@ -32,11 +33,7 @@ func BenchmarkCorpus(b *testing.B) {
 // line, as a libvirt hook or a CI gate would. BenchmarkQEMUStart is its baseline.
 func BenchmarkCheckProcess(b *testing.B) {
 	file := filepath.Join(testcorpus.Dir(b), "libvirt-10.1", "x86_64-q35-headless.x86_64-latest.args")
-	bin := filepath.Join(b.TempDir(), "qscope")
-	build := exec.Command("go", "build", "-o", bin, "github.com/qscope/qscope/cmd/qscope")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testbin.Build(b)
 	b.ResetTimer()
 	for range b.N {
 		cmd := exec.Command(bin, "check", "--level", "accept", "--format", "json", "--file",
