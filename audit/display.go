@@ -61,7 +61,7 @@ func (a *auditor) addDisplays() error {
 	return nil
 }
 
-// addLocalDisplay adds the local display that -display selected, unless it is none.
+// addLocalDisplay adds the local display that -display selected, unless that is "none".
 func (a *auditor) addLocalDisplay() error {
 	if !a.has("query-display-options") {
 		return nil

@@ -18,7 +18,7 @@ type object struct {
 }
 
 // Limits of a tree walk. A paused QEMU 7.2 q35 VM has about 300 objects at most 8 levels
-// deep; the limits stop a peer that is not QEMU, or a broken one, from making the walk
+// deep. The limits stop a peer that is not QEMU, or a broken one, from making the walk
 // grow without end.
 const (
 	maxObjects = 100000

@@ -91,8 +91,8 @@ type Layer struct {
 	Aliases []Alias
 
 	// exact lists the positions in Entries of the entries without glob characters,
-	// sorted by kind and name for binary search; globs lists the other positions, sorted by
-	// kind and in file order within a kind. The embedded default layer comes with both
+	// sorted by kind and name for binary search. globs lists the other positions, sorted
+	// by kind and in file order within a kind. The embedded default layer comes with both
 	// precomputed, so a qscope process neither builds them nor writes to its entries.
 	exact, globs []int32
 	indexed      bool

@@ -69,6 +69,7 @@ func runCheck(e *env, args []string) int {
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
+
 	level, err := policy.ParseLevel(o.level)
 	if err != nil {
 		return invalid(e, err)
@@ -84,8 +85,9 @@ func runCheck(e *env, args []string) int {
 	if err != nil {
 		return invalid(e, err)
 	}
-	// A profile's release makes the grammar exact when qscope's option table covers it;
-	// a newer binary is checked against every release's grammar, and its version still
+
+	// A profile's release selects the exact grammar when qscope's option table covers it.
+	// A newer binary is checked against every release's grammar, and its version still
 	// resolves machine aliases.
 	version := o.qemuVersion
 	if version == "" && prof != nil && qemuargs.KnownVersion(prof.Release()) {
@@ -110,6 +112,7 @@ func runCheck(e *env, args []string) int {
 			return parseError(e, err, words)
 		}
 	}
+
 	if cfg.QEMUVersion == "" && prof != nil {
 		if v, err := qemuargs.ParseVersion(prof.Release()); err == nil {
 			cfg.QEMUVersion = v.String()

@@ -45,9 +45,10 @@ type hookConfig struct {
 // to stdin. A non-zero exit of the "prepare" operation makes libvirt abort the start and
 // show stderr; every other operation passes.
 func runLibvirtHook(e *env, args []string) int {
-	// libvirt writes the whole XML to stdin for every operation; reading it all avoids a
-	// broken pipe on libvirt's side.
+	// libvirt writes the whole XML to stdin for every operation, so the hook reads it all
+	// to avoid a broken pipe on libvirt's side.
 	data, readErr := io.ReadAll(e.stdin)
+
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		fmt.Fprintf(e.stdout, "usage: %s\n\n%s\n", libvirtHookCommand.usage,
 			libvirtHookCommand.summary)
@@ -61,6 +62,7 @@ func runLibvirtHook(e *env, args []string) int {
 	if args[1] != "prepare" {
 		return ExitAllowed
 	}
+
 	if readErr != nil {
 		return hookFail(e, ExitInvalid, "reading the domain XML from stdin: %v", readErr)
 	}
@@ -73,6 +75,7 @@ func runLibvirtHook(e *env, args []string) int {
 	if err != nil {
 		return hookFail(e, ExitInvalid, "domain %s: %v", args[0], err)
 	}
+
 	res := policy.Evaluate(cfg, cat, level)
 	if res.Verdict != policy.RejectedVM {
 		return ExitAllowed
@@ -107,9 +110,9 @@ func hookConfigPath() string {
 	return DefaultHookConfig
 }
 
-// loadHookConfig reads the configuration. A missing file gives the defaults (level
-// require-secure, the embedded catalog); a file that does not parse, has unknown fields,
-// names an invalid level or a catalog that does not load is an error.
+// loadHookConfig reads the configuration. A missing file gives the defaults: level
+// require-secure and the embedded catalog. A file that does not parse, has unknown fields,
+// names an invalid level or names a catalog that does not load is an error.
 func loadHookConfig() (policy.Level, *catalog.Catalog, error) {
 	path := hookConfigPath()
 	var hc hookConfig
@@ -124,8 +127,8 @@ func loadHookConfig() (policy.Level, *catalog.Catalog, error) {
 		if err := dec.Decode(&hc); err != nil && !errors.Is(err, io.EOF) {
 			return "", nil, fmt.Errorf("configuration %s: invalid: %v", path, err)
 		}
-		// A second document would be ignored, so a file that ends with "level: accept"
-		// after a "---" could read as something it does not do; it is an error instead.
+		// Decode ignores a second document, so a "level: accept" after a "---" would look
+		// set but have no effect. A second document is an error instead.
 		var more yaml.Node
 		if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
 			return "", nil, fmt.Errorf("configuration %s: invalid: more than one YAML "+

@@ -12,7 +12,7 @@ import (
 	"github.com/qscope/qscope/vm"
 )
 
-// profileTimeout bounds how long check waits for a QEMU binary to answer when its profile
+// profileTimeout is the max time check waits for a QEMU binary's replies when its profile
 // is not cached.
 const profileTimeout = 60 * time.Second
 

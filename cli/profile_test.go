@@ -114,7 +114,7 @@ func TestCheckWithNewerProfile(t *testing.T) {
 				t.Errorf("virtio-net-pci = %s, want secure as the binary declares", c.Status)
 			}
 		case "e1000":
-			// The default catalog says secure, the binary does not back it.
+			// The default catalog rates e1000 secure, but the binary does not declare it.
 			if c.Status != "undecided" {
 				t.Errorf("e1000 = %s, want undecided: the binary does not declare it secure",
 					c.Status)

@@ -30,7 +30,7 @@ func (t tag) deviceKey() string {
 	return p
 }
 
-// where describes the tag for implied-by texts.
+// where returns the description of the tag that implied-by texts use.
 func (t tag) where() string {
 	if t.implied != "" {
 		return t.implied

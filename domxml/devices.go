@@ -314,8 +314,8 @@ func (b *builder) spiceArg(s *libvirtxml.DomainGraphicSpice) string {
 
 // listenAddress returns the listen address of VNC or SPICE graphics: an address, "socket",
 // "none" or the qemu.conf default 127.0.0.1. A listen on a libvirt network whose address
-// the XML does not give takes the address of that network's bridge, which only the host
-// knows, so it is taken as every address (0.0.0.0): an exposed listener.
+// the XML does not give takes the address of that network's bridge. The XML does not
+// contain that address, so it is taken as every address (0.0.0.0), an exposed listener.
 func listenAddress(attr string, ls []libvirtxml.DomainGraphicListener) string {
 	for _, l := range ls {
 		switch {

@@ -236,7 +236,7 @@ func (b *builder) buildLaunchSecurity() {
 // the command-line parser judges them; an unknown option is an error there.
 func (b *builder) buildCommandline() {
 	if o := b.dom.QEMUOverride; o != nil && len(o.Devices) > 0 {
-		// libvirt applies these to the -device properties it writes; one can replace a
+		// libvirt applies these to the -device properties it writes. One can replace a
 		// device's driver, so a report without them could call the wrong device secure.
 		b.errorf("/domain/qemu:override", "qemu:override changes properties of the devices "+
 			"libvirt writes, which qscope does not apply; remove it, or check the command "+

@@ -338,8 +338,8 @@ func (b *builder) diskDevice(d *libvirtxml.DomainDisk, path, bus, device string)
 }
 
 // isHostCDROM reports whether a block device is a CD-ROM drive, for which libvirt uses
-// QEMU's host_cdrom driver. libvirt asks the host kernel; qscope goes by the usual device
-// names /dev/cdrom* and /dev/sr*.
+// QEMU's host_cdrom driver. libvirt queries the host kernel, while qscope goes by the usual
+// device names /dev/cdrom* and /dev/sr*.
 func isHostCDROM(dev string) bool {
 	return strings.HasPrefix(dev, "/dev/cdrom") || strings.HasPrefix(dev, "/dev/sr")
 }

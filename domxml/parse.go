@@ -32,7 +32,7 @@ type Options struct {
 
 // Parse reads a libvirt domain XML and returns the components of the QEMU command line that
 // libvirt generates for it. Every component's origin is the XML path of the element it
-// comes from; what libvirt adds by itself (default controllers, PCI buses, the monitor, the
+// comes from. What libvirt adds by itself (default controllers, PCI buses, the monitor, the
 // master key secret) and what the machine creates is implied. Errors are an [ErrorList] or an
 // *[Error]; a domain with errors yields no configuration.
 func Parse(data []byte, o Options) (*vm.Config, error) {

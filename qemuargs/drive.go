@@ -252,8 +252,8 @@ var nodeChildren = []string{"file", "backing", "data-file", "image", "x-image", 
 	"raw", "x-raw", "children", "bottom", "target", "write-target", "log", "header"}
 
 // addBlockDrivers adds one block-driver component per node of a -drive or -blockdev: the
-// format (driver= or format=; a -drive without one probes the format), the protocol of
-// file= when no file.driver says otherwise, and every nested X.driver.
+// format (driver= or format=, or the probed format of a -drive without one), the protocol
+// of file= unless file.driver names another, and every nested X.driver.
 func (p *parser) addBlockDrivers(r *record, opts Opts, implied string, legacy bool) {
 	readOnly := "off"
 	for _, k := range []string{"read-only", "readonly"} {

@@ -46,8 +46,8 @@ type family struct {
 	// no RAM unless -m gives a size (default_ram_size 0, the none machine).
 	ramID        string
 	ramNeedsSize bool
-	// defaultIrqchip is how KVM runs the interrupt controllers when kernel-irqchip is not
-	// given, when it is not "on" (microvm defaults to split, microvm.c).
+	// defaultIrqchip is the KVM kernel-irqchip mode when the option is not given, or empty
+	// for the usual "on" (microvm.c makes split the microvm default).
 	defaultIrqchip string
 }
 
@@ -398,7 +398,7 @@ func armVirtBoard(p *parser) []boardDevice {
 			boardDevice{"arm-gicv2m", "GICv2 MSI frame", 0})
 	}
 	// acpi-ged replaces pl061 and gpio-key only with an AArch64 CPU and firmware loaded,
-	// which a command line does not show reliably; the default cortex-a15 is AArch32.
+	// which a command line does not show reliably. The default cortex-a15 is AArch32.
 	b = append(b, boardDevice{"pl061", "GPIO controller for the power button", 0},
 		boardDevice{"gpio-key", "power button", 0})
 	if on(p, "secure") && p.machine.atLeast(6, 0) {

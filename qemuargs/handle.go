@@ -129,7 +129,7 @@ func (p *parser) parseArg(r *record, implied string, json bool) (Opts, bool) {
 }
 
 // addNamed handles the options whose argument names the component in key, which is also
-// the implied first key (-device driver, -object qom-type, -netdev type, ...): it parses
+// the implied first key (-device driver, -object qom-type, -netdev type, ...). It parses
 // the argument and adds a component of kind named by key, with the other keys as
 // properties. It returns the options, or ok=false after reporting an error.
 func (p *parser) addNamed(r *record, kind vm.Kind, key string, json bool) (Opts, bool) {

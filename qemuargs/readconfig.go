@@ -130,7 +130,7 @@ func parseConfigFile(rc record, data []byte) ([]record, error) {
 const maxConfigFile = 1 << 20
 
 // readConfigFile reads a -readconfig file. Only regular files are read, so that a FIFO or
-// a device named on the command line cannot block or flood qscope; the file is opened
+// a device named on the command line cannot block or flood qscope. The file is opened
 // without blocking and checked after opening, so that it cannot be swapped in between.
 func (p *parser) readConfigFile(path string) ([]byte, error) {
 	if p.opts.ReadFile != nil {

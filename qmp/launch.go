@@ -94,8 +94,8 @@ func Launch(ctx context.Context, binary string, args ...string) (*Process, error
 }
 
 // dial connects to the new socket. QEMU creates the socket file with bind() before it
-// calls listen(), so a connection in between is refused; dial retries those until QEMU
-// exits or ctx ends.
+// calls listen(), so a connection in between is refused. dial retries refused
+// connections until QEMU exits or ctx ends.
 func (p *Process) dial(ctx context.Context) (*Conn, error) {
 	for {
 		conn, err := Dial(ctx, p.Socket)
@@ -193,8 +193,8 @@ func (p *Process) Exited() <-chan struct{} { return p.exited }
 // Pid returns the process id of QEMU.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
-// Close asks QEMU to quit over QMP, kills it when it has not exited within two seconds,
-// and removes the private directory.
+// Close sends QEMU the quit command over QMP, kills it when it has not exited within two
+// seconds, and removes the private directory.
 func (p *Process) Close() error {
 	if p.Conn != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

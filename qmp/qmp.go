@@ -4,7 +4,7 @@
 // It is written here instead of using github.com/digitalocean/go-qemu/qmp because that
 // client returns QMP errors as plain strings, dropping the error class (GenericError,
 // CommandNotFound, DeviceNotFound, ...) that callers need to tell failures apart, and its
-// Run method takes no context, so a QEMU that stops answering blocks the caller forever.
+// Run method takes no context, so a QEMU that stops replying blocks the caller forever.
 // This client keeps the class in [Error], bounds every call with a context, matches replies
 // to commands by id, passes asynchronous events that arrive between replies to [Conn.Events]
 // and fails every pending command when QEMU closes the connection or dies.
@@ -91,8 +91,8 @@ type Conn struct {
 	mu      sync.Mutex
 	nextID  int
 	pending map[string]chan reply
-	err     error // why the connection closed; set once
-	dropped int   // events dropped because nobody read them
+	err     error // cause of the close, set once
+	dropped int   // count of events dropped because the channel was full
 	done    chan struct{}
 }
 
@@ -238,9 +238,9 @@ func truncate(s string, n int) string {
 // Greeting returns the greeting QEMU sent.
 func (q *Conn) Greeting() Greeting { return q.greeting }
 
-// Events returns the channel of asynchronous events. When nobody reads it and it is full,
-// new events are dropped and counted by [Conn.DroppedEvents]. It is closed when the
-// connection closes.
+// Events returns the channel of asynchronous events. When the channel is full because no
+// one reads it, new events are dropped and counted by [Conn.DroppedEvents]. The channel
+// is closed when the connection closes.
 func (q *Conn) Events() <-chan Event { return q.events }
 
 // DroppedEvents returns how many events were dropped because the channel was full.
@@ -250,7 +250,8 @@ func (q *Conn) DroppedEvents() int {
 	return q.dropped
 }
 
-// Done is closed when the connection has closed; [Conn.Err] then says why.
+// Done returns a channel that is closed when the connection has closed. [Conn.Err] then
+// returns the cause.
 func (q *Conn) Done() <-chan struct{} { return q.done }
 
 // Err returns why the connection closed, or nil while it is open.

@@ -212,8 +212,8 @@ func TestDialErrorPermission(t *testing.T) {
 }
 
 func TestRepliesMatchedByID(t *testing.T) {
-	// The peer answers two commands in reverse order with an event between the replies,
-	// which QEMU does when a command's reply and an event race.
+	// The peer replies to two commands in reverse order, as QEMU may for out-of-band
+	// commands, and sends an event between the replies.
 	path := testpeer.Listen(t, func(c net.Conn) {
 		c.Write([]byte(greeting))
 		buf := make([]byte, 4096)
@@ -235,11 +235,13 @@ func TestRepliesMatchedByID(t *testing.T) {
 		fmt.Fprintf(c, `{"return": "first", "id": "%s"}`+"\n", ids[1])
 		time.Sleep(time.Second)
 	})
+
 	q, err := Dial(ctxTimeout(t, 2*time.Second), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer q.Close()
+
 	type result struct {
 		got string
 		err error
@@ -256,6 +258,7 @@ func TestRepliesMatchedByID(t *testing.T) {
 		err := q.Execute(ctxTimeout(t, 2*time.Second), "second", nil, &s)
 		second <- result{s, err}
 	}()
+
 	if r := <-first; r.err != nil || r.got != "first" {
 		t.Errorf("first = %q, %v", r.got, r.err)
 	}

@@ -72,8 +72,8 @@ func Cached(ctx context.Context, binary, dir string) (*Profile, CacheResult, err
 // CacheFile returns the cache file of the binary at the absolute path binary: a hash of
 // the path, so that every binary has its own file.
 func CacheFile(dir, binary string) string {
-	// The name only spreads binaries over files; readCache checks that a file belongs to
-	// the binary, so a non-cryptographic hash suffices and keeps crypto out of qscope.
+	// The name only spreads binaries over files, because readCache checks that a file
+	// belongs to the binary. A non-cryptographic hash suffices and keeps crypto out.
 	h := fnv.New64a()
 	h.Write([]byte(binary))
 	return filepath.Join(dir, fmt.Sprintf("%016x.json", h.Sum64()))

@@ -40,9 +40,11 @@ type Component struct {
 	Type    string `json:"type"`
 	Status  string `json:"status"`
 	Finding string `json:"finding"`
-	// Origin is where the component was written; null for implied components.
+	// Origin is the place in the input where the component was written, or null for an
+	// implied component.
 	Origin *Origin `json:"origin"`
-	// ImpliedBy says what created an implied component; null when Origin is set.
+	// ImpliedBy is the option or machine that created an implied component, or null when
+	// Origin is set.
 	ImpliedBy *string `json:"implied_by"`
 	Reason    string  `json:"reason"`
 	Source    string  `json:"source"`
@@ -86,7 +88,7 @@ type Summary struct {
 	Rejected  int `json:"rejected"`
 }
 
-// QEMUCompat is what QEMU 11.2 or later would enforce itself with
+// QEMUCompat is the verdict QEMU 11.2 or later would enforce itself with
 // -compat insecure-types=, which checks only the accelerator, the machine and -device
 // devices.
 type QEMUCompat struct {
