@@ -57,9 +57,9 @@ func (b *builder) pciBusCount() int {
 // chooses for them (qemuDomainAssignS390Addresses, qemuDomainAssignVirtioMMIOAddresses).
 func (b *builder) primeAddresses() {
 	switch {
-	case b.isS390CCW():
+	case b.isS390CCW() && b.has("virtual-css-bridge", true):
 		b.primeVirtio("ccw")
-	case isS390(b.arch) && !b.libvirtAtLeast(6, 0):
+	case isS390(b.arch) && !b.libvirtAtLeast(6, 0) && b.has("virtio-blk-s390", true):
 		// libvirt 5.6 still placed virtio devices of the s390-virtio machine on its
 		// virtio-s390 bus.
 		b.primeVirtio("s390")
@@ -208,7 +208,8 @@ func (b *builder) assignPCI(l *pciDeviceList) {
 	if maxIdx < 0 {
 		return
 	}
-	s := &pciSet{multiRoot: b.isPSeries(), pcieToPCIBridge: b.qemuAtLeast(2, 12)}
+	s := &pciSet{multiRoot: b.isPSeries(), pcieToPCIBridge: b.has("pcie-pci-bridge",
+		b.qemuAtLeast(2, 12))}
 	defaultModel := "pci-bridge"
 
 	switch {

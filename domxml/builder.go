@@ -49,9 +49,11 @@ type builder struct {
 	machine string
 	// qemu and libvirt are the versions whose command line the builder writes.
 	qemu, libvirt version
-	argv          []string
-	tags          []tag
-	errs          ErrorList
+	// hasType is [Options.HasType].
+	hasType func(string) bool
+	argv    []string
+	tags    []tag
+	errs    ErrorList
 	// notes are facts for the report that no component carries.
 	notes []string
 	// pciAdded lists the PCI controllers libvirt's address assignment adds.

@@ -44,6 +44,32 @@ func (b *builder) buildControllers() {
 			}
 		}
 	}
+	b.buildLegacyUSB()
+}
+
+// buildLegacyUSB writes -usb for a USB controller that kept no model because QEMU has
+// none of the devices libvirt would pick, when it is the only USB controller
+// (qemuBuildLegacyUSBCommandLine). QEMU then creates the machine's own USB controller.
+func (b *builder) buildLegacyUSB() {
+	var legacy []*controller
+	for _, c := range b.dev.controllers {
+		switch {
+		case c.typ != "usb":
+		case c.model == "none":
+			return
+		case c.model == "":
+			legacy = append(legacy, c)
+		default:
+			return
+		}
+	}
+	switch {
+	case len(legacy) > 1:
+		b.errorf(legacy[1].where(), "multiple legacy USB controllers are not supported")
+	case len(legacy) == 1:
+		c := legacy[0]
+		b.emitTagged(tag{path: c.path, implied: c.implied, key: c.key()}, "-usb")
+	}
 }
 
 // buildPCIControllers emits the PCI controllers of the XML and those libvirt adds, by index.
@@ -62,8 +88,9 @@ func (b *builder) buildPCIControllers() {
 		all = append(all, pciCtrl{a.index, func() {
 			why := fmt.Sprintf("libvirt's PCI address assignment: %s index %d", a.model,
 				a.index)
+			name, _ := b.pciModelName(a.model)
 			b.emitTagged(tag{implied: why, key: a.key()}, "-device",
-				kv(pciModelNames[a.model], "id", fmt.Sprintf("pci.%d", a.index)))
+				kv(name, "id", fmt.Sprintf("pci.%d", a.index)))
 		}})
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].index < all[j].index })
@@ -121,11 +148,21 @@ func (b *builder) pciControllerDriver(c *controller) string {
 	if c.modelName != "" {
 		return c.modelName
 	}
-	name, ok := pciModelNames[c.model]
+	name, ok := b.pciModelName(c.model)
 	if !ok {
 		b.errorf(c.where(), "unknown PCI controller model %q", c.model)
 	}
 	return name
+}
+
+// pciModelName returns the QEMU device of a PCI controller model without <model name>.
+// A QEMU without the generic pcie-root-port device gets Intel's ioh3420 root port.
+func (b *builder) pciModelName(model string) (string, bool) {
+	if model == "pcie-root-port" && !b.has("pcie-root-port", true) {
+		return "ioh3420", true
+	}
+	name, ok := pciModelNames[model]
+	return name, ok
 }
 
 func (b *builder) scsiDriver(c *controller) string {

@@ -22,7 +22,8 @@ func (b *builder) addDefaultDevices(d *devices) {
 		}
 		addUSB = true
 		if b.isQ35() {
-			usbModel = "qemu-xhci"
+			usbModel = b.q35USBModel()
+			addUSB = usbModel != ""
 			d.maybeAddController("sata", 0, "", "libvirt: the SATA controller of q35")
 		}
 	case isARM(b.arch):
@@ -43,8 +44,15 @@ func (b *builder) addDefaultDevices(d *devices) {
 		balloon, panic = true, true
 	}
 	if addUSB && d.findController("usb", 0) == nil {
-		d.maybeAddController("usb", 0, usbModel, "libvirt: the default USB controller of "+
-			"machine "+b.machine)
+		why := "libvirt: the default USB controller of machine " + b.machine
+		d.maybeAddController("usb", 0, usbModel, why)
+		if usbModel == "ich9-ehci1" {
+			// An EHCI controller comes with its three UHCI companions.
+			for _, m := range []string{"ich9-uhci1", "ich9-uhci2", "ich9-uhci3"} {
+				d.controllers = append(d.controllers, &controller{typ: "usb", model: m,
+					implied: why})
+			}
+		}
 	}
 	b.addPCIRoot(d)
 	b.setUSBModels(d)
@@ -82,10 +90,25 @@ func (b *builder) addPCIRoot(d *devices) {
 	}
 }
 
+// q35USBModel returns the USB controller libvirt adds to a q35 machine: the first of
+// qemu-xhci, nec-xhci and ich9-ehci1 that QEMU has, or "" for none.
+func (b *builder) q35USBModel() string {
+	switch {
+	case b.has("qemu-xhci", true):
+		return "qemu-xhci"
+	case b.has("nec-usb-xhci", true):
+		return "nec-xhci"
+	case b.has("ich9-usb-ehci1", true):
+		return "ich9-ehci1"
+	}
+	return ""
+}
+
 // setUSBModels gives USB controllers without a model libvirt's default for the machine
 // (qemuDomainControllerDefPostParse). The default is piix3-uhci, which the QEMU builds of
 // libvirt's test data have for every target but s390x, or pci-ohci on ppc64 and qemu-xhci
-// on aarch64 and loongarch64. On s390 a controller without an address gets model none,
+// (else nec-xhci) on aarch64 and loongarch64. Without the device the controller keeps no
+// model and libvirt writes -usb. On s390 a controller without an address gets model none,
 // and one with an address keeps no model, so libvirt writes no device for it.
 func (b *builder) setUSBModels(d *devices) {
 	for _, c := range d.controllers {
@@ -94,15 +117,22 @@ func (b *builder) setUSBModels(d *devices) {
 		}
 		switch {
 		case b.isQ35() && c.implied != "":
-			c.model = "qemu-xhci"
+			c.model = b.q35USBModel()
 		case isS390(b.arch) && c.addr == nil:
 			c.model = "none"
 		case isS390(b.arch):
 		case isPPC64(b.arch):
-			c.model = "pci-ohci"
+			if b.has("pci-ohci", true) {
+				c.model = "pci-ohci"
+			}
 		case b.arch == "aarch64", b.arch == "loongarch64":
-			c.model = "qemu-xhci"
-		default:
+			switch {
+			case b.has("qemu-xhci", true):
+				c.model = "qemu-xhci"
+			case b.has("nec-usb-xhci", true):
+				c.model = "nec-xhci"
+			}
+		case b.has("piix3-usb-uhci", true):
 			c.model = "piix3-uhci"
 		}
 	}

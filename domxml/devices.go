@@ -7,14 +7,16 @@ import (
 	"libvirt.org/go/libvirtxml"
 )
 
-// buildIOMMU emits the IOMMU device (qemuBuildIOMMUCommandLine); SMMUv3 is a machine
-// property instead.
+// buildIOMMU emits the IOMMU device (qemuBuildIOMMUCommandLine). SMMUv3, and the Intel
+// IOMMU before QEMU 2.7, are machine properties instead.
 func (b *builder) buildIOMMU() {
 	for i, io := range b.devs().IOMMUs {
 		path := fmt.Sprintf("/domain/devices/iommu[%d]", i+1)
 		switch io.Model {
 		case "intel":
-			b.device(path, "intel-iommu")
+			if b.qemuAtLeast(2, 7) {
+				b.device(path, "intel-iommu")
+			}
 		case "amd":
 			b.device(path, "amd-iommu")
 		case "virtio":
@@ -375,10 +377,14 @@ func (b *builder) videoDriver(v video, primary bool) string {
 			return "vhost-user-vga"
 		case vhost:
 			return "vhost-user-gpu-" + b.virtioBus(v.key(), addr)
-		case primary && vgaCapable:
-			return pick(accel3d, "virtio-vga-gl", "virtio-vga")
+		case primary && vgaCapable && b.has("virtio-vga", true):
+			// Before QEMU 6.1 virgl was a property of virtio-vga and virtio-gpu.
+			return pick(accel3d && b.has("virtio-vga-gl", b.qemuAtLeast(6, 1)),
+				"virtio-vga-gl", "virtio-vga")
 		}
-		return pick(accel3d, "virtio-gpu-gl-", "virtio-gpu-") + b.virtioBus(v.key(), addr)
+		bus := b.virtioBus(v.key(), addr)
+		return pick(accel3d && b.has("virtio-gpu-gl-"+bus, b.qemuAtLeast(6, 1)),
+			"virtio-gpu-gl-", "virtio-gpu-") + bus
 	}
 	if primary {
 		drv := map[string]string{"vga": "VGA", "cirrus": "cirrus-vga", "vmvga": "vmware-svga",

@@ -18,7 +18,7 @@ func (b *builder) buildHostdevs() {
 		}
 		switch {
 		case h.SubsysPCI != nil:
-			b.device(path, "vfio-pci", "id", id)
+			b.device(path, b.pciHostdevDriver(h.SubsysPCI.Driver), "id", id)
 		case h.SubsysUSB != nil:
 			b.device(path, "usb-host", "id", id)
 		case h.SubsysSCSI != nil:
@@ -35,6 +35,19 @@ func (b *builder) buildHostdevs() {
 	}
 }
 
+// pciHostdevDriver returns the QEMU device of an assigned PCI device. libvirt 6 and
+// later assign with VFIO only. libvirt 5.6 took legacy KVM assignment (pci-assign) for
+// <driver name='kvm'/>, and by default when QEMU has no vfio-pci device.
+func (b *builder) pciHostdevDriver(d *libvirtxml.DomainHostdevSubsysPCIDriver) string {
+	if b.libvirtAtLeast(6, 0) {
+		return "vfio-pci"
+	}
+	if d != nil && d.Name == "kvm" || (d == nil || d.Name == "") && !b.has("vfio-pci", true) {
+		return "pci-assign"
+	}
+	return "vfio-pci"
+}
+
 // scsiHostdev emits the block node and the scsi-generic device of an assigned SCSI device.
 func (b *builder) scsiHostdev(path string, s *libvirtxml.DomainHostdevSubsysSCSI, id string) {
 	node := "libvirt-" + id + "-backend"
@@ -45,7 +58,7 @@ func (b *builder) scsiHostdev(path string, s *libvirtxml.DomainHostdevSubsysSCSI
 		file := []string{"file.driver", "host_device"}
 		if iscsi {
 			file = []string{"file.driver", "iscsi"}
-			if s.Source.ISCSI.Auth != nil {
+			if s.Source.ISCSI.Auth != nil && b.has("secret", b.qemuAtLeast(2, 6)) {
 				b.object(path+"/source", "secret", "id", id+"-secret0")
 			}
 		}

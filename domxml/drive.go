@@ -73,7 +73,9 @@ func (b *builder) driveSource(d *libvirtxml.DomainDisk, path string) ([]string, 
 			b.object(path+"/source", "tls-creds-x509", "id", "objlibvirt-storage_tls0",
 				"endpoint", "client")
 		}
-		if s.Network.Auth != nil || b.diskAuth(path) {
+		if (s.Network.Auth != nil || b.diskAuth(path)) &&
+			b.has("secret", b.qemuAtLeast(2, 6)) {
+			// Without secret objects libvirt put the password into the drive's URL.
 			secret := fmt.Sprintf("drive-disk%d-secret0", len(b.argv))
 			b.object(path+"/source", "secret", "id", secret)
 			pairs = append(pairs, "file.password-secret", secret)

@@ -46,9 +46,9 @@ func (b *builder) isLoongArchVirt() bool {
 
 // pciRootModel returns the PCI root controller libvirt adds for the machine
 // (qemuDomainDefAddDefaultDevices): pci-root, pcie-root, or "" when the machine has no
-// PCI bus. s390 machines get a pci-root for zPCI devices when QEMU has the zpci device,
-// which qscope assumes from libvirt 6 on. For libvirt 5.6 it depended on the capabilities
-// of each test.
+// PCI bus. The arm and riscv virt machines have a PCI Express root when QEMU has its host
+// bridge, gpex-pcihost. s390 machines get a pci-root for zPCI devices when QEMU has the
+// zpci device; without a type list qscope assumes it from libvirt 6 on.
 func (b *builder) pciRootModel() string {
 	a, m := b.arch, b.machine
 	switch {
@@ -63,18 +63,18 @@ func (b *builder) pciRootModel() string {
 		switch {
 		case m == "versatilepb":
 			return "pci-root"
-		case b.isARMVirt():
+		case b.isARMVirt() && b.has("gpex-pcihost", true):
 			return "pcie-root"
 		}
 	case isPPC64(a), a == "alpha", a == "ppc", a == "ppcemb", a == "sh4", a == "sh4eb",
 		a == "sparc64":
 		return "pci-root"
 	case isRISCV(a):
-		if b.isRISCVVirt() {
+		if b.isRISCVVirt() && b.has("gpex-pcihost", true) {
 			return "pcie-root"
 		}
 	case isS390(a):
-		if b.libvirtAtLeast(6, 0) {
+		if b.has("zpci", b.libvirtAtLeast(6, 0)) {
 			return "pci-root"
 		}
 	case strings.HasPrefix(a, "mips"):
@@ -200,6 +200,9 @@ func (b *builder) buildMachine() {
 			pairs = append(pairs, "iommu", "smmuv3")
 		}
 	}
+	if isX86(b.arch) && !b.qemuAtLeast(2, 7) && b.hasIntelIOMMU() {
+		pairs = append(pairs, "iommu", "on")
+	}
 	if f != nil && f.IOAPIC != nil && f.IOAPIC.Driver == "qemu" {
 		pairs = append(pairs, "kernel_irqchip", "split")
 	}
@@ -207,6 +210,16 @@ func (b *builder) buildMachine() {
 		pairs = append(pairs, "confidential-guest-support", "lsec0")
 	}
 	b.emit("/domain/os/type", "-machine", kv(b.machine, pairs...))
+}
+
+// hasIntelIOMMU reports whether the domain has an Intel IOMMU.
+func (b *builder) hasIntelIOMMU() bool {
+	for _, io := range b.devs().IOMMUs {
+		if io.Model == "intel" {
+			return true
+		}
+	}
+	return false
 }
 
 // gicVersion returns the GIC version of the arm virt machine: the one <features><gic>
@@ -287,8 +300,11 @@ func (b *builder) buildMonitor() {
 }
 
 // buildMasterKey emits the secret object libvirt uses to encrypt every other secret it
-// passes to QEMU.
+// passes to QEMU, when QEMU has secret objects.
 func (b *builder) buildMasterKey() {
+	if !b.has("secret", b.qemuAtLeast(2, 6)) {
+		return
+	}
 	b.emitImplied("libvirt's master key secret", "-object", kv("secret", "id", "masterKey0",
 		"format", "raw", "file", "/var/lib/libvirt/qemu/domain-"+b.dom.Name+
 			"/master-key.aes"))

@@ -69,7 +69,11 @@ func (b *builder) buildInterfaces() {
 		n := &b.devs().Interfaces[i]
 		path := fmt.Sprintf("/domain/devices/interface[%d]", i+1)
 		if n.Source != nil && n.Source.Hostdev != nil {
-			b.device(path, "vfio-pci", "id", fmt.Sprintf("hostdev-net%d", i))
+			var drv *libvirtxml.DomainHostdevSubsysPCIDriver
+			if n.Driver != nil {
+				drv = &libvirtxml.DomainHostdevSubsysPCIDriver{Name: n.Driver.Name}
+			}
+			b.device(path, b.pciHostdevDriver(drv), "id", fmt.Sprintf("hostdev-net%d", i))
 			continue
 		}
 		typ := b.netdevType(path, n)

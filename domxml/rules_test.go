@@ -1,6 +1,7 @@
 package domxml
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -163,6 +164,101 @@ func TestParseRules(t *testing.T) {
 			}
 			if got := count(cfg, tt.kind, tt.want); got != tt.n {
 				t.Errorf("%d components %s %s, want %d", got, tt.kind, tt.want, tt.n)
+			}
+		})
+	}
+}
+
+// lacking returns Options for a QEMU binary that has every type but the named ones.
+func lacking(libvirt string, names ...string) Options {
+	return Options{LibvirtVersion: libvirt, HasType: func(n string) bool {
+		return !slices.Contains(names, n)
+	}}
+}
+
+// TestParseTypeChoices checks the devices libvirt picks by the types the QEMU binary
+// has. Each case counts the components of one name. Each of them must come from a place
+// that contains from: the option and XML path, or the rule that implied it.
+func TestParseTypeChoices(t *testing.T) {
+	const (
+		pciHostdev = `<hostdev mode='subsystem' type='pci'><source><address domain='0' ` +
+			`bus='1' slot='0' function='0'/></source></hostdev>`
+		iscsiAuth = `<disk type='network'><source protocol='iscsi' name='iqn.2013-07.com.` +
+			`example:iscsi/1'><host name='example.org'/><auth username='u'><secret ` +
+			`type='iscsi' usage='s'/></auth></source><target dev='sda' bus='scsi'/></disk>`
+		virtioVideo = `<video><model type='virtio'/></video>`
+	)
+	q35 := archDomain("x86_64", "q35", "", noBalloon)
+	tests := []struct {
+		name string
+		xml  string
+		opts Options
+		want string
+		n    int
+		from string
+	}{
+		{"generic root port", q35, lacking(""), "pcie-root-port", 2, "address assignment"},
+		{"ioh3420 root port", q35, lacking("", "pcie-root-port"), "ioh3420", 2, "address assignment"},
+		{"nec-xhci on q35", q35, lacking("", "qemu-xhci"), "nec-usb-xhci", 1, "default USB"},
+		{"ehci on q35", q35, lacking("", "qemu-xhci", "nec-usb-xhci"), "ich9-usb-ehci1", 1,
+			"default USB"},
+		{"ehci companions", q35, lacking("", "qemu-xhci", "nec-usb-xhci"), "ich9-usb-uhci3",
+			1, "default USB"},
+		{"no USB on q35", q35, lacking("", "qemu-xhci", "nec-usb-xhci", "ich9-usb-ehci1"),
+			"ich9-usb-ehci1", 0, ""},
+		{"legacy USB on pc", archDomain("x86_64", "pc", "", noBalloon),
+			lacking("", "piix3-usb-uhci"), "piix3-usb-uhci", 1, "-usb (libvirt"},
+		{"pcie-to-pci bridge", archDomain("x86_64", "q35", "", `<sound model='ich6'/>`),
+			lacking(""), "pcie-pci-bridge", 1, "address assignment"},
+		{"dmi-to-pci bridge", archDomain("x86_64", "q35", "", `<sound model='ich6'/>`),
+			lacking("", "pcie-pci-bridge"), "i82801b11-bridge", 1, "address assignment"},
+		{"vfio-pci", archDomain("x86_64", "pc", "", pciHostdev), lacking("5.6"), "vfio-pci",
+			1, "-device /domain/devices/"},
+		{"pci-assign", archDomain("x86_64", "pc", "", pciHostdev), lacking("5.6", "vfio-pci"),
+			"pci-assign", 1, "-device /domain/devices/"},
+		{"vfio-pci only since libvirt 6", archDomain("x86_64", "pc", "", pciHostdev),
+			lacking("", "vfio-pci"), "vfio-pci", 1, "-device /domain/devices/"},
+		{"virtio-pci on arm virt", archDomain("aarch64", "virt", "", virtioDisk+noBalloon),
+			lacking(""), "virtio-blk-pci", 1, "-device /domain/devices/"},
+		{"virtio-mmio without gpex", archDomain("aarch64", "virt", "", virtioDisk+noBalloon),
+			lacking("", "gpex-pcihost"), "virtio-blk-device", 1, "-device /domain/devices/"},
+		{"ccw on s390", archDomain("s390x", "s390-ccw-virtio", "", virtioDisk),
+			lacking("5.6"), "virtio-blk-ccw", 1, "-device /domain/devices/"},
+		{"pci on s390 without ccw", archDomain("s390x", "s390-ccw-virtio", "", virtioDisk),
+			lacking("5.6", "virtual-css-bridge", "virtio-blk-s390"), "virtio-blk-pci", 1,
+			"-device /domain/devices/"},
+		{"zpci", archDomain("s390x", "s390-ccw-virtio", "", pciHostdev), lacking("5.6"),
+			"zpci", 1, "-device /domain/devices/"},
+		{"virtio-vga", archDomain("x86_64", "pc", "", virtioVideo), lacking(""), "virtio-vga",
+			1, "-device /domain/devices/"},
+		{"virtio-gpu without virtio-vga", archDomain("x86_64", "pc", "", virtioVideo),
+			lacking("", "virtio-vga"), "virtio-gpu-pci", 1, "-device /domain/devices/"},
+		{"iscsi and master key secrets", archDomain("x86_64", "pc", "", iscsiAuth), lacking("5.6"), "secret",
+			2, ""},
+		{"iscsi password in URL", archDomain("x86_64", "pc", "", iscsiAuth),
+			lacking("5.6", "secret"), "secret", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tt.xml), tt.opts)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			var found []*vm.Component
+			for _, k := range []vm.Kind{vm.KindDevice, vm.KindObject} {
+				found = append(found, cfg.Find(k, tt.want)...)
+			}
+			if len(found) != tt.n {
+				t.Fatalf("%d components %s, want %d", len(found), tt.want, tt.n)
+			}
+			for _, c := range found {
+				from := c.ImpliedBy
+				if c.Origin != nil {
+					from = c.Origin.Option + " " + c.Origin.Path
+				}
+				if !strings.Contains(from, tt.from) {
+					t.Errorf("%s comes from %q, want %q", tt.want, from, tt.from)
+				}
 			}
 		})
 	}

@@ -53,9 +53,20 @@ func (b *builder) libvirtAtLeast(major, minor int) bool {
 	return b.libvirt.atLeast(major, minor)
 }
 
+// has reports whether the QEMU binary has the QOM type name. [Options.HasType] decides
+// when the caller gives it; otherwise byVersion does, which callers derive from the QEMU
+// and libvirt versions.
+func (b *builder) has(name string, byVersion bool) bool {
+	if b.hasType != nil {
+		return b.hasType(name)
+	}
+	return byVersion
+}
+
 // setVersions reads the versions of o.
 func (b *builder) setVersions(o Options) error {
 	b.qemu, b.libvirt = defaultQEMU, defaultLibvirt
+	b.hasType = o.HasType
 	if o.QEMUVersion != "" {
 		v, err := parseVersion(o.QEMUVersion)
 		if err != nil {

@@ -282,6 +282,10 @@ func q35Board(p *parser) []boardDevice {
 		b = append(b, boardDevice{"ICH9-SMB", "ICH9 SMBus controller (smbus=on)", 0},
 			boardDevice{"smbus-eeprom", "SPD EEPROMs on the ICH9 SMBus (smbus=on)", 8})
 	}
+	if v, _ := p.machine.prop("iommu"); v == "on" {
+		// QEMU 2.6 had the Intel IOMMU as a q35 machine property.
+		b = append(b, boardDevice{"intel-iommu", "Intel IOMMU (iommu=on)", 0})
+	}
 	return append(b, pcCommonBoard(p, true)...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -580,6 +581,17 @@ func TestBoardDevices(t *testing.T) {
 	}
 	if names["ICH9-SMB"] || names["ioapic"] {
 		t.Errorf("smbus=off and KVM not applied: %v", names)
+	}
+	for iommu, want := range map[string]bool{"on": true, "off": false} {
+		devs, _ := BoardDevices(Machine{Target: "x86_64", Type: "pc-q35-2.6",
+			Props: map[string]string{"iommu": iommu}})
+		got := slices.ContainsFunc(devs, func(d vm.Component) bool {
+			return d.Name == "intel-iommu"
+		})
+		if got != want {
+			t.Errorf("pc-q35-2.6 iommu=%s: intel-iommu on the board is %v, want %v", iommu,
+				got, want)
+		}
 	}
 	if _, ok := BoardDevices(Machine{Target: "aarch64", Type: "raspi3b"}); ok {
 		t.Error("raspi3b reported as modelled")
