@@ -49,8 +49,9 @@ type builder struct {
 	machine string
 	// qemu and libvirt are the versions whose command line the builder writes.
 	qemu, libvirt version
-	// hasType is [Options.HasType].
+	// hasType and hasProp are [Options.HasType] and [Options.HasProperty].
 	hasType func(string) bool
+	hasProp func(string, string) bool
 	argv    []string
 	tags    []tag
 	errs    ErrorList

@@ -94,9 +94,18 @@ func (b *builder) chardevBackend(path, typ string, src *libvirtxml.DomainChardev
 
 // buildSerials emits serial ports (qemuBuildSerialCommandLine).
 func (b *builder) buildSerials() {
+	spice := false
+	for _, g := range b.devs().Graphics {
+		spice = spice || g.Spice != nil
+	}
 	for i, s := range b.dev.serials {
 		id := fmt.Sprintf("charserial%d", i)
 		src, proto := s.source()
+		if src != nil && src.SpicePort != nil && !spice {
+			// libvirt leaves out a serial port on a SPICE port when the domain has no
+			// SPICE display.
+			continue
+		}
 		if !b.chardev(s.path, src, proto, id, false) {
 			continue
 		}

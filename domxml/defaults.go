@@ -139,7 +139,7 @@ func (b *builder) setUSBModels(d *devices) {
 }
 
 // setSCSIModels gives SCSI controllers without a model libvirt's default
-// (qemuDomainGetSCSIControllerModel).
+// (qemuDomainGetSCSIControllerModel): lsilogic when QEMU has it, else virtio-scsi.
 func (b *builder) setSCSIModels(d *devices) {
 	for _, c := range d.controllers {
 		if c.typ != "scsi" || c.model != "" && c.model != "auto" {
@@ -150,8 +150,13 @@ func (b *builder) setSCSIModels(d *devices) {
 			c.model = "ibmvscsi"
 		case isS390(b.arch), b.isLoongArchVirt():
 			c.model = "virtio-scsi"
-		default:
+		case b.has("lsi53c895a", true):
 			c.model = "lsilogic"
+		case b.has("virtio-scsi-pci", true), b.has("virtio-scsi-device", true):
+			c.model = "virtio-scsi"
+		default:
+			b.errorf(c.where(), "QEMU has neither lsi53c895a nor virtio-scsi, so libvirt "+
+				"cannot pick a model for the SCSI controller with index %d", c.index)
 		}
 	}
 }

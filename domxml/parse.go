@@ -36,6 +36,11 @@ type Options struct {
 	// machines (gpex-pcihost), the CCW bus and zPCI root of s390, and secret objects.
 	// Without HasType these choices follow QEMUVersion.
 	HasType func(name string) bool
+	// HasProperty, when set, reports whether a device type of the QEMU binary has a
+	// property, as device-list-properties lists them. libvirt 5.6 put virtio devices into
+	// PCI Express slots only when virtio-blk-pci has disable-legacy. Without HasProperty
+	// this follows QEMUVersion.
+	HasProperty func(typ, prop string) bool
 }
 
 // Parse reads a libvirt domain XML and returns the components of the QEMU command line that

@@ -37,9 +37,13 @@ func (b *builder) pciFlagSets() (pcie, virtio pciFlags) {
 		pcie = pcieDevice | pciAutoAssign
 	}
 	virtio = pciDevice | pciAutoAssign
-	if b.qemuAtLeast(4, 0) || !b.libvirtAtLeast(6, 0) && b.qemuAtLeast(2, 7) {
+	express := b.qemuAtLeast(4, 0)
+	if !b.libvirtAtLeast(6, 0) {
 		// NOTE: QEMU 2.7 has disable-legacy (hw_compat_2_6 sets it); the release
 		// that added it may be older.
+		express = b.hasProperty("virtio-blk-pci", "disable-legacy", b.qemuAtLeast(2, 7))
+	}
+	if express {
 		virtio = pcie
 	}
 	return pcie, virtio

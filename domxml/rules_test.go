@@ -74,6 +74,13 @@ func TestParseRules(t *testing.T) {
 			`<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='0' `+
 				`slot='0' function='0'/></source></hostdev>`), Options{}, vm.KindDevice,
 			"zpci", 1},
+		// A serial port on a SPICE port needs a SPICE display.
+		{"spiceport serial without spice", archDomain("x86_64", "pc", "",
+			`<serial type='spiceport'><source channel='org.qemu.console.serial.0'/></serial>`),
+			Options{}, vm.KindChardev, "spiceport", 0},
+		{"spiceport serial with spice", archDomain("x86_64", "pc", "",
+			`<serial type='spiceport'><source channel='org.qemu.console.serial.0'/></serial>`+
+				`<graphics type='spice'/>`), Options{}, vm.KindChardev, "spiceport", 1},
 		{"primary virtio video riscv", archDomain("riscv64", "virt", "",
 			`<video><model type='virtio'/></video>`), Options{}, vm.KindDevice,
 			"virtio-vga", 1},

@@ -63,10 +63,19 @@ func (b *builder) has(name string, byVersion bool) bool {
 	return byVersion
 }
 
+// hasProperty reports whether the device type typ of the QEMU binary has the property
+// prop: by [Options.HasProperty] when the caller gives it, otherwise by byVersion.
+func (b *builder) hasProperty(typ, prop string, byVersion bool) bool {
+	if b.hasProp != nil {
+		return b.hasProp(typ, prop)
+	}
+	return byVersion
+}
+
 // setVersions reads the versions of o.
 func (b *builder) setVersions(o Options) error {
 	b.qemu, b.libvirt = defaultQEMU, defaultLibvirt
-	b.hasType = o.HasType
+	b.hasType, b.hasProp = o.HasType, o.HasProperty
 	if o.QEMUVersion != "" {
 		v, err := parseVersion(o.QEMUVersion)
 		if err != nil {
