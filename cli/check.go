@@ -13,6 +13,7 @@ import (
 	"github.com/qscope/qscope/domxml"
 	"github.com/qscope/qscope/policy"
 	"github.com/qscope/qscope/qemuargs"
+	"github.com/qscope/qscope/qom"
 	"github.com/qscope/qscope/report"
 	"github.com/qscope/qscope/vm"
 )
@@ -96,7 +97,7 @@ func runCheck(e *env, args []string) int {
 	var cfg *vm.Config
 	var words []qemuargs.Word
 	if o.libvirt != "" {
-		cfg, err = libvirtInput(e, o, fs.Args(), version)
+		cfg, err = libvirtInput(e, o, fs.Args(), version, prof)
 		if err != nil {
 			return invalid(e, err)
 		}
@@ -205,9 +206,10 @@ func cmdlineInput(e *env, name string) ([]string, []qemuargs.Word, error) {
 }
 
 // libvirtInput reads the domain XML of --libvirt and returns the configuration libvirt
-// would start with a QEMU of qemuVersion (empty: the domxml default).
-func libvirtInput(e *env, o *checkOptions, args []string, qemuVersion string) (*vm.Config,
-	error) {
+// would start with a QEMU of qemuVersion (empty: the domxml default). With a profile,
+// libvirt's choices of devices follow the types the profiled binary has.
+func libvirtInput(e *env, o *checkOptions, args []string, qemuVersion string,
+	prof *qom.Profile) (*vm.Config, error) {
 	if o.file != "" || o.cmdline != "" || len(args) > 0 {
 		return nil, errors.New("give --libvirt alone, without --file, --cmdline or a " +
 			"command line")
@@ -219,8 +221,12 @@ func libvirtInput(e *env, o *checkOptions, args []string, qemuVersion string) (*
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := domxml.Parse(data, domxml.Options{Arch: o.arch, QEMUVersion: qemuVersion,
-		LibvirtVersion: o.libvirtVersion})
+	opts := domxml.Options{Arch: o.arch, QEMUVersion: qemuVersion,
+		LibvirtVersion: o.libvirtVersion}
+	if prof != nil {
+		opts.HasType = func(name string) bool { return prof.Type(name) != nil }
+	}
+	cfg, err := domxml.Parse(data, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,5 +125,67 @@ func TestCheckWithNewerProfile(t *testing.T) {
 	}
 	if rep.QEMUVersion != "11.2" {
 		t.Errorf("report version %q, want 11.2", rep.QEMUVersion)
+	}
+}
+
+// TestCheckLibvirtFollowsProfileTypes checks that libvirt's choice of devices follows
+// the types of the profiled binary: without pcie-root-port and qemu-xhci, libvirt gives
+// a q35 domain Intel's ioh3420 root ports and the NEC xHCI controller.
+func TestCheckLibvirtFollowsProfileTypes(t *testing.T) {
+	domain := filepath.Join(t.TempDir(), "q35.xml")
+	xml := `<domain type='qemu'><name>q</name><memory unit='MiB'>512</memory>` +
+		`<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>` +
+		`<memballoon model='none'/></devices></domain>`
+	if err := os.WriteFile(domain, []byte(xml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		drop    []string
+		want    []string
+		missing []string
+	}{
+		{"every type", nil, []string{"pcie-root-port", "qemu-xhci"},
+			[]string{"ioh3420", "nec-usb-xhci"}},
+		{"older types", []string{"pcie-root-port", "qemu-xhci"},
+			[]string{"ioh3420", "nec-usb-xhci"}, []string{"pcie-root-port", "qemu-xhci"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := qom.Load(filepath.Join(testcorpus.Dir(t), "qemu-7.2", "x86_64"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Types = slices.DeleteFunc(p.Types, func(ty qom.Type) bool {
+				return slices.Contains(tt.drop, ty.Name)
+			})
+			file := filepath.Join(t.TempDir(), "profile.json")
+			if err := p.Write(file); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := run(t, "", "check", "--libvirt", domain, "--profile", file,
+				"--level", "accept", "--format", "json")
+			if code != ExitAllowed {
+				t.Fatalf("exit code %d: %s", code, errOut)
+			}
+			var rep report.Report
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, c := range rep.Components {
+				got[c.Type] = true
+			}
+			for _, w := range tt.want {
+				if !got[w] {
+					t.Errorf("%s missing from the report", w)
+				}
+			}
+			for _, m := range tt.missing {
+				if got[m] {
+					t.Errorf("%s in the report, want it absent", m)
+				}
+			}
+		})
 	}
 }
