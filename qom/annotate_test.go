@@ -292,3 +292,26 @@ func TestAnnotateDefaultAccelerator(t *testing.T) {
 		})
 	}
 }
+
+func TestDescribeOrigin(t *testing.T) {
+	tests := []struct {
+		name string
+		o    vm.Origin
+		want string
+	}{
+		{"command line", vm.Origin{Arg: 3, Option: "-device", Text: "e1000"},
+			`argv[3] -device "e1000"`},
+		{"domain XML", vm.Origin{Option: "-device", Text: "e1000",
+			Path: "/domain/devices/interface[1]/model"},
+			`-device "e1000" (/domain/devices/interface[1]/model)`},
+		{"live VM", vm.Origin{QOMPath: "/machine/peripheral/net0"},
+			"/machine/peripheral/net0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := describeOrigin(&tt.o); got != tt.want {
+				t.Errorf("describeOrigin = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

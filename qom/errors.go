@@ -47,14 +47,18 @@ func (e *Error) Error() string {
 func describeOrigin(o *vm.Origin) string {
 	var parts []string
 	if o.Option != "" || o.Arg > 0 {
-		s := fmt.Sprintf("argv[%d]", o.Arg)
+		// An origin in a domain XML carries the option libvirt writes but no argv index.
+		var words []string
+		if o.Arg > 0 {
+			words = append(words, fmt.Sprintf("argv[%d]", o.Arg))
+		}
 		if o.Option != "" {
-			s += " " + o.Option
+			words = append(words, o.Option)
 		}
 		if o.Text != "" {
-			s += fmt.Sprintf(" %q", o.Text)
+			words = append(words, fmt.Sprintf("%q", o.Text))
 		}
-		parts = append(parts, s)
+		parts = append(parts, strings.Join(words, " "))
 	}
 	for _, p := range []string{o.Path, o.QOMPath, o.Node} {
 		if p != "" {
