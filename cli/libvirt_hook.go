@@ -2,18 +2,22 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/qscope/qscope/catalog"
 	"github.com/qscope/qscope/domxml"
 	"github.com/qscope/qscope/policy"
+	"github.com/qscope/qscope/qom"
 )
 
 // DefaultHookConfig is the configuration file of libvirt-hook; QSCOPE_CONFIG overrides it.
@@ -38,6 +42,13 @@ type hookConfig struct {
 	Level string `yaml:"level"`
 	// Catalogs are catalog files layered over the embedded default, in order.
 	Catalogs []string `yaml:"catalogs"`
+	// ProfileCache, when set, is a directory for profiles of the domains' emulators. The
+	// hook then judges each domain against its <emulator>, as check --qemu does: the
+	// binary's types steer libvirt's choice of devices, its secure flags layer over the
+	// catalogs, and a type the binary lacks rejects the start. A profile is made once
+	// per binary file (path, size and modification time) by starting it with -machine
+	// none.
+	ProfileCache string `yaml:"profile_cache"`
 }
 
 // runLibvirtHook follows libvirt's hook protocol: libvirt runs the hook with the domain
@@ -66,14 +77,31 @@ func runLibvirtHook(e *env, args []string) int {
 	if readErr != nil {
 		return hookFail(e, ExitInvalid, "reading the domain XML from stdin: %v", readErr)
 	}
-	level, cat, err := loadHookConfig()
+	level, cat, hc, err := loadHookConfig()
 	if err != nil {
 		return hookFail(e, ExitInvalid, "%v; every start is rejected until the configuration "+
 			"is fixed", err)
 	}
-	cfg, err := domxml.Parse(data, domxml.Options{})
+	var opts domxml.Options
+	var prof *qom.Profile
+	if hc.ProfileCache != "" {
+		prof, err = emulatorProfile(data, hc.ProfileCache)
+		if err != nil {
+			return hookFail(e, ExitInvalid, "domain %s: %v", args[0], err)
+		}
+		if cat, err = loadCatalogFor(hc.Catalogs, prof); err != nil {
+			return hookFail(e, ExitInvalid, "domain %s: catalog: %v", args[0], err)
+		}
+		opts.HasType = func(name string) bool { return prof.Type(name) != nil }
+	}
+	cfg, err := domxml.Parse(data, opts)
 	if err != nil {
 		return hookFail(e, ExitInvalid, "domain %s: %v", args[0], err)
+	}
+	if prof != nil {
+		if err := prof.Annotate(cfg, cat); err != nil {
+			return hookFail(e, ExitInvalid, "domain %s: %v", args[0], err)
+		}
 	}
 
 	res := policy.Evaluate(cfg, cat, level)
@@ -83,6 +111,29 @@ func runLibvirtHook(e *env, args []string) int {
 	return hookFail(e, ExitRejected, "domain %s rejected at level %s: %s", args[0], level,
 		rejectedList(res))
 }
+
+// emulatorProfile returns the profile of the domain's <emulator> from the cache directory
+// dir, making it when the cache has none for that binary file.
+func emulatorProfile(data []byte, dir string) (*qom.Profile, error) {
+	var dom libvirtxml.Domain
+	if err := dom.Unmarshal(string(data)); err != nil {
+		return nil, fmt.Errorf("reading the domain XML: %v", err)
+	}
+	if dom.Devices == nil || dom.Devices.Emulator == "" {
+		return nil, errors.New("the domain XML names no <emulator> to profile")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hookProbeTimeout)
+	defer cancel()
+	prof, _, err := qom.Cached(ctx, dom.Devices.Emulator, dir)
+	if err != nil {
+		return nil, fmt.Errorf("profiling emulator %s: %v", dom.Devices.Emulator, err)
+	}
+	return prof, nil
+}
+
+// hookProbeTimeout bounds the start of an emulator for its profile. libvirt waits for
+// the hook, so a binary that hangs must not hold the start forever.
+const hookProbeTimeout = 30 * time.Second
 
 // hookFail writes one line to stderr, which libvirt includes in its error message.
 func hookFail(e *env, code int, format string, args ...any) int {
@@ -113,25 +164,25 @@ func hookConfigPath() string {
 // loadHookConfig reads the configuration. A missing file gives the defaults: level
 // require-secure and the embedded catalog. A file that does not parse, has unknown fields,
 // names an invalid level or names a catalog that does not load is an error.
-func loadHookConfig() (policy.Level, *catalog.Catalog, error) {
+func loadHookConfig() (policy.Level, *catalog.Catalog, hookConfig, error) {
 	path := hookConfigPath()
 	var hc hookConfig
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return "", nil, fmt.Errorf("configuration %s: %w", path, err)
+		return "", nil, hc, fmt.Errorf("configuration %s: %w", path, err)
 	default:
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&hc); err != nil && !errors.Is(err, io.EOF) {
-			return "", nil, fmt.Errorf("configuration %s: invalid: %v", path, err)
+			return "", nil, hc, fmt.Errorf("configuration %s: invalid: %v", path, err)
 		}
 		// Decode ignores a second document, so a "level: accept" after a "---" would look
 		// set but have no effect. A second document is an error instead.
 		var more yaml.Node
 		if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-			return "", nil, fmt.Errorf("configuration %s: invalid: more than one YAML "+
+			return "", nil, hc, fmt.Errorf("configuration %s: invalid: more than one YAML "+
 				"document; write one mapping", path)
 		}
 	}
@@ -140,11 +191,11 @@ func loadHookConfig() (policy.Level, *catalog.Catalog, error) {
 	}
 	level, err := policy.ParseLevel(hc.Level)
 	if err != nil {
-		return "", nil, fmt.Errorf("configuration %s: %w", path, err)
+		return "", nil, hc, fmt.Errorf("configuration %s: %w", path, err)
 	}
 	cat, err := loadCatalog(hc.Catalogs)
 	if err != nil {
-		return "", nil, fmt.Errorf("configuration %s: catalog: %w", path, err)
+		return "", nil, hc, fmt.Errorf("configuration %s: catalog: %w", path, err)
 	}
-	return level, cat, nil
+	return level, cat, hc, nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hookDomain is a TCG domain with a virtio disk and NIC, as virsh define would take it.
@@ -112,6 +113,56 @@ func TestLibvirtHook(t *testing.T) {
 			}
 			if strings.Count(errOut, "\n") > 1 {
 				t.Errorf("stderr has %d lines, want at most one", strings.Count(errOut, "\n"))
+			}
+		})
+	}
+}
+
+// TestLibvirtHookProfileCache judges domains against their emulator, a real QEMU, with
+// profile_cache set: the profile is made once and then read from the cache.
+func TestLibvirtHookProfileCache(t *testing.T) {
+	qemu := installedQEMU(t)
+	cache := t.TempDir()
+	writeConfig(t, "level: accept\nprofile_cache: "+cache+"\n")
+	domain := strings.Replace(hookDomain, "/usr/bin/qemu-system-x86_64", qemu, 1)
+	tests := []struct {
+		name     string
+		xml      string
+		wantCode int
+		wantErr  string
+	}{
+		{"profile made", domain, ExitAllowed, ""},
+		{"profile cached", domain, ExitAllowed, ""},
+		{"type the binary lacks", strings.Replace(domain, "<model type='virtio'/>",
+			"<model type='no-such-nic'/>", 1), ExitInvalid, "no-such-nic"},
+		{"emulator missing", strings.Replace(domain, qemu, "/nonexistent/qemu", 1),
+			ExitInvalid, "profiling emulator /nonexistent/qemu"},
+		{"no emulator", strings.Replace(domain, "<emulator>"+qemu+"</emulator>", "", 1),
+			ExitInvalid, "names no <emulator>"},
+	}
+	var made time.Time
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := run(t, tt.xml, "libvirt-hook", "vm1", "prepare", "begin", "-")
+			t.Logf("stderr: %s", errOut)
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d (stderr %q)", code, tt.wantCode, errOut)
+			}
+			if !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("stderr = %q, want it to contain %q", errOut, tt.wantErr)
+			}
+			files, err := filepath.Glob(filepath.Join(cache, "*"))
+			if err != nil || len(files) != 1 {
+				t.Fatalf("cache holds %v (%v), want one profile", files, err)
+			}
+			info, err := os.Stat(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if made.IsZero() {
+				made = info.ModTime()
+			} else if !info.ModTime().Equal(made) {
+				t.Errorf("the cached profile was rewritten at %v", info.ModTime())
 			}
 		})
 	}

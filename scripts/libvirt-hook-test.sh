@@ -27,6 +27,7 @@ go build -o "$work/qscope" ./cmd/qscope
 cat >"$work/config.yaml" <<YAML
 level: prohibit-insecure
 catalogs: [$work/site.yaml]
+profile_cache: $work/profiles
 YAML
 # The site catalog accepts TCG for this test, so that only the insecure NIC decides.
 cat >"$work/site.yaml" <<YAML
@@ -87,5 +88,11 @@ if out=$(virsh -c qemu:///system start qscope-ok 2>&1); then
 	echo "ok: qscope-ok started"
 else
 	echo "FAIL: qscope-ok did not start: $out"; status=1
+fi
+# The hook judged both domains against their emulator's profile.
+if compgen -G "$work/profiles/*" >/dev/null; then
+	echo "ok: emulator profiled into $work/profiles"
+else
+	echo "FAIL: no emulator profile in $work/profiles"; status=1
 fi
 exit $status
