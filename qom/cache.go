@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // CacheResult reports how [Cached] got its profile.
@@ -82,12 +84,26 @@ func CacheFile(dir, binary string) string {
 // readCache returns the cached profile when it decodes, validates and was made from the
 // binary as it is now; otherwise nil and the reason.
 func readCache(file, binary string, info os.FileInfo) (*Profile, string) {
-	data, err := os.ReadFile(file)
+	// A FIFO or device planted in the cache must not block the read, and a link must not
+	// lead elsewhere: open without following links and without blocking, then require a
+	// regular file that only this user can change.
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, "no cache file"
 	}
 	if err != nil {
 		return nil, err.Error()
+	}
+	defer f.Close()
+	if why := privateFile(f); why != "" {
+		return nil, why
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxCacheFile+1))
+	if err != nil {
+		return nil, err.Error()
+	}
+	if len(data) > maxCacheFile {
+		return nil, "cache file larger than 64 MiB"
 	}
 	p, err := Decode(bytes.NewReader(data))
 	switch {
@@ -99,6 +115,59 @@ func readCache(file, binary string, info os.FileInfo) (*Profile, string) {
 		return nil, "the binary changed since the cache file was made"
 	}
 	return p, ""
+}
+
+// maxCacheFile bounds what readCache reads; a profile of QEMU 10 is about 200 KiB.
+const maxCacheFile = 64 << 20
+
+// privateFile returns why f is not a cache file qscope may trust, or "": it must be a
+// regular file of the effective user that neither its group nor others can write.
+func privateFile(f *os.File) string {
+	info, err := f.Stat()
+	if err != nil {
+		return err.Error()
+	}
+	if !info.Mode().IsRegular() {
+		return "cache file is not a regular file"
+	}
+	if why := privateMode(info); why != "" {
+		return "cache file " + why
+	}
+	return ""
+}
+
+// privateMode returns why info does not belong to the effective user alone, or "".
+func privateMode(info os.FileInfo) string {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Sprintf("owned by uid %d, not by this user", st.Uid)
+	}
+	if info.Mode().Perm()&0o022 != 0 {
+		return fmt.Sprintf("writable by its group or others (mode %v)", info.Mode().Perm())
+	}
+	return ""
+}
+
+// CheckCacheDir makes dir when it does not exist and checks that it is a directory only
+// the effective user can change, so that no other user can plant a profile in it.
+func CheckCacheDir(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("qom: profile cache %q is not an absolute path", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("qom: creating the profile cache: %w", err)
+	}
+	info, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("qom: profile cache: %w", err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("qom: profile cache %s is not a directory", dir)
+	}
+	if why := privateMode(info); why != "" {
+		return fmt.Errorf("qom: profile cache %s: %s", dir, why)
+	}
+	return nil
 }
 
 // storeCache writes p to file as compact JSON, which decodes faster than the indented

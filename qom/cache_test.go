@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -75,6 +76,27 @@ func TestCached(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, false, "invalid cache file: unsupported profile schema 2"},
+		{"group-writable cache file", func(t *testing.T, file string) {
+			if err := os.Chmod(file, 0o666); err != nil {
+				t.Fatal(err)
+			}
+		}, false, "cache file writable by its group or others"},
+		{"FIFO as cache file", func(t *testing.T, file string) {
+			os.Remove(file)
+			if err := syscall.Mkfifo(file, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, false, "cache file is not a regular file"},
+		{"link as cache file", func(t *testing.T, file string) {
+			elsewhere := filepath.Join(t.TempDir(), "profile.json")
+			if err := os.Rename(file, elsewhere); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(elsewhere, file); err != nil {
+				t.Fatal(err)
+			}
+		}, false, "open "},
+		{"after the links", nil, true, ""},
 	}
 	for _, step := range steps {
 		if step.prepare != nil {
@@ -130,5 +152,46 @@ func TestDefaultCacheDir(t *testing.T) {
 	dir, err := DefaultCacheDir()
 	if err != nil || dir != "/tmp/xdg/qscope/profiles" {
 		t.Errorf("DefaultCacheDir() = %q, %v; want /tmp/xdg/qscope/profiles", dir, err)
+	}
+}
+
+func TestCheckCacheDir(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(base, "open")
+	if err := os.Mkdir(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, dir, want string
+	}{
+		{"new directory", filepath.Join(base, "new", "cache"), ""},
+		{"relative path", "cache", "not an absolute path"},
+		{"a file", file, "not a directory"},
+		{"writable by others", open, "writable by its group or others"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckCacheDir(tt.dir)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("CheckCacheDir: %v", err)
+				}
+				info, err := os.Stat(tt.dir)
+				if err != nil || info.Mode().Perm() != 0o700 {
+					t.Errorf("made %v (%v), want a directory of mode 0700", info, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
 	}
 }
