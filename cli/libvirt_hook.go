@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/qscope/qscope/catalog"
 	"github.com/qscope/qscope/domxml"
 	"github.com/qscope/qscope/policy"
+	"github.com/qscope/qscope/qemuargs"
 	"github.com/qscope/qscope/qom"
 )
 
@@ -49,6 +52,10 @@ type hookConfig struct {
 	// per binary file (path, size and modification time) by starting it with -machine
 	// none.
 	ProfileCache string `yaml:"profile_cache"`
+	// Emulators lists the binaries the hook may start to profile. The hook runs as
+	// root and trusts the secure flags a binary reports, so it starts only binaries the
+	// administrator named, never one a domain XML names alone.
+	Emulators []string `yaml:"emulators"`
 }
 
 // runLibvirtHook follows libvirt's hook protocol: libvirt runs the hook with the domain
@@ -85,14 +92,17 @@ func runLibvirtHook(e *env, args []string) int {
 	var opts domxml.Options
 	var prof *qom.Profile
 	if hc.ProfileCache != "" {
-		prof, err = emulatorProfile(data, hc.ProfileCache)
+		prof, err = emulatorProfile(data, hc)
 		if err != nil {
 			return hookFail(e, ExitInvalid, "domain %s: %v", args[0], err)
 		}
 		if cat, err = loadCatalogFor(hc.Catalogs, prof); err != nil {
-			return hookFail(e, ExitInvalid, "domain %s: catalog: %v", args[0], err)
+			return hookFail(e, ExitInvalid, "domain %s: %v", args[0], err)
 		}
 		opts.HasType = func(name string) bool { return prof.Type(name) != nil }
+		if qemuargs.KnownVersion(prof.Release()) {
+			opts.QEMUVersion = prof.Release()
+		}
 	}
 	cfg, err := domxml.Parse(data, opts)
 	if err != nil {
@@ -112,9 +122,10 @@ func runLibvirtHook(e *env, args []string) int {
 		rejectedList(res))
 }
 
-// emulatorProfile returns the profile of the domain's <emulator> from the cache directory
-// dir, making it when the cache has none for that binary file.
-func emulatorProfile(data []byte, dir string) (*qom.Profile, error) {
+// emulatorProfile returns the profile of the domain's <emulator> from the profile cache,
+// making it when the cache has none for that binary file. The emulator must be one of
+// the configured emulators.
+func emulatorProfile(data []byte, hc hookConfig) (*qom.Profile, error) {
 	var dom libvirtxml.Domain
 	if err := dom.Unmarshal(string(data)); err != nil {
 		return nil, fmt.Errorf("reading the domain XML: %v", err)
@@ -122,13 +133,38 @@ func emulatorProfile(data []byte, dir string) (*qom.Profile, error) {
 	if dom.Devices == nil || dom.Devices.Emulator == "" {
 		return nil, errors.New("the domain XML names no <emulator> to profile")
 	}
+	emulator := dom.Devices.Emulator
+	if !slices.Contains(hc.Emulators, emulator) {
+		return nil, fmt.Errorf("emulator %s is not listed under emulators in %s, so the "+
+			"hook does not start it", emulator, hookConfigPath())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), hookProbeTimeout)
 	defer cancel()
-	prof, _, err := qom.Cached(ctx, dom.Devices.Emulator, dir)
+	prof, _, err := qom.Cached(ctx, emulator, hc.ProfileCache)
 	if err != nil {
-		return nil, fmt.Errorf("profiling emulator %s: %v", dom.Devices.Emulator, err)
+		return nil, fmt.Errorf("profiling emulator %s: %v", emulator, err)
 	}
 	return prof, nil
+}
+
+// checkProfileConfig checks profile_cache and emulators: the cache must be a directory
+// only this user can change, and emulators are absolute paths that need the cache.
+func checkProfileConfig(hc hookConfig) error {
+	for _, em := range hc.Emulators {
+		if !filepath.IsAbs(em) {
+			return fmt.Errorf("emulator %q is not an absolute path", em)
+		}
+	}
+	switch {
+	case hc.ProfileCache == "" && len(hc.Emulators) > 0:
+		return errors.New("emulators are listed but profile_cache is not set")
+	case hc.ProfileCache == "":
+		return nil
+	case len(hc.Emulators) == 0:
+		return errors.New("profile_cache is set but emulators lists no binary the hook " +
+			"may start")
+	}
+	return qom.CheckCacheDir(hc.ProfileCache)
 }
 
 // hookProbeTimeout bounds the start of an emulator for its profile. libvirt waits for
@@ -195,7 +231,10 @@ func loadHookConfig() (policy.Level, *catalog.Catalog, hookConfig, error) {
 	}
 	cat, err := loadCatalog(hc.Catalogs)
 	if err != nil {
-		return "", nil, hc, fmt.Errorf("configuration %s: catalog: %w", path, err)
+		return "", nil, hc, fmt.Errorf("configuration %s: %w", path, err)
+	}
+	if err := checkProfileConfig(hc); err != nil {
+		return "", nil, hc, fmt.Errorf("configuration %s: %w", path, err)
 	}
 	return level, cat, hc, nil
 }

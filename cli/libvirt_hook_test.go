@@ -87,6 +87,18 @@ func TestLibvirtHook(t *testing.T) {
 		{"missing catalog rejects", "catalogs: [/nonexistent/site.yaml]\n",
 			[]string{"vm1", "prepare", "begin", "-"}, hookDomain, ExitInvalid,
 			"/nonexistent/site.yaml"},
+		{"profile cache without emulators", "profile_cache: " + dir + "/cache\n",
+			[]string{"vm1", "prepare", "begin", "-"}, hookDomain, ExitInvalid,
+			"emulators lists no binary"},
+		{"emulators without profile cache", "emulators: [/usr/bin/qemu-system-x86_64]\n",
+			[]string{"vm1", "prepare", "begin", "-"}, hookDomain, ExitInvalid,
+			"profile_cache is not set"},
+		{"relative profile cache", "profile_cache: cache\nemulators: [/usr/bin/qemu]\n",
+			[]string{"vm1", "prepare", "begin", "-"}, hookDomain, ExitInvalid,
+			"not an absolute path"},
+		{"profile cache is a file", "profile_cache: " + site + "\nemulators: [/usr/bin/q]\n",
+			[]string{"vm1", "prepare", "begin", "-"}, hookDomain, ExitInvalid,
+			"not a directory"},
 		{"invalid XML rejects", "level: accept\n",
 			[]string{"vm1", "prepare", "begin", "-"}, "<domain type='qemu'>", ExitInvalid,
 			"domain vm1: domxml: "},
@@ -123,7 +135,8 @@ func TestLibvirtHook(t *testing.T) {
 func TestLibvirtHookProfileCache(t *testing.T) {
 	qemu := installedQEMU(t)
 	cache := t.TempDir()
-	writeConfig(t, "level: accept\nprofile_cache: "+cache+"\n")
+	writeConfig(t, "level: accept\nprofile_cache: "+cache+"\nemulators: ["+qemu+
+		", /nonexistent/qemu]\n")
 	domain := strings.Replace(hookDomain, "/usr/bin/qemu-system-x86_64", qemu, 1)
 	tests := []struct {
 		name     string
@@ -139,6 +152,8 @@ func TestLibvirtHookProfileCache(t *testing.T) {
 			ExitInvalid, "profiling emulator /nonexistent/qemu"},
 		{"no emulator", strings.Replace(domain, "<emulator>"+qemu+"</emulator>", "", 1),
 			ExitInvalid, "names no <emulator>"},
+		{"emulator not listed", strings.Replace(domain, qemu, "/tmp/qemu", 1), ExitInvalid,
+			"emulator /tmp/qemu is not listed under emulators"},
 	}
 	var made time.Time
 	for _, tt := range tests {

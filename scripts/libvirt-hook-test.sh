@@ -28,6 +28,7 @@ cat >"$work/config.yaml" <<YAML
 level: prohibit-insecure
 catalogs: [$work/site.yaml]
 profile_cache: $work/profiles
+emulators: [/usr/bin/qemu-system-x86_64]
 YAML
 # The site catalog accepts TCG for this test, so that only the insecure NIC decides.
 cat >"$work/site.yaml" <<YAML
