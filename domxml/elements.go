@@ -1,8 +1,15 @@
 package domxml
 
 import (
+	"bytes"
+	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
+
+	"libvirt.org/go/libvirtxml"
 )
 
 // domainElements are the child elements of <domain> that libvirtxml models. libvirt
@@ -56,4 +63,114 @@ func checkElements(idx *xmlIndex) error {
 	check("/domain[1]", domainElements)
 	check("/domain[1]/devices[1]", deviceElements)
 	return errs.Err()
+}
+
+// checkRepeats rejects an element written more than once where libvirtxml keeps one: a
+// second <driver> of a disk, a second <model> of an interface, a second <os> or <devices>.
+// libvirt reads the first (or, for <devices>, all of them), but libvirtxml, like
+// encoding/xml, keeps the last, so qscope would judge another device than libvirt starts.
+// The elements libvirtxml keeps once are found by encoding the decoded domain again and
+// comparing counts.
+func checkRepeats(idx *xmlIndex, dom *libvirtxml.Domain) error {
+	// Only elements with a repeated child name need the comparison.
+	var parents []string
+	for _, p := range idx.order {
+		if c := idx.nodes[p].children; len(c) > 1 && hasRepeat(c) {
+			parents = append(parents, p)
+		}
+	}
+	if len(parents) == 0 {
+		return nil
+	}
+	text, err := dom.Marshal()
+	if err != nil {
+		return &Error{Msg: "invalid domain XML: " + err.Error()}
+	}
+	decodedCounts, err := childCounts([]byte(text), parents)
+	if err != nil {
+		return &Error{Msg: "invalid domain XML: " + err.Error()}
+	}
+	var errs ErrorList
+	for _, p := range parents {
+		n := idx.nodes[p]
+		decoded := decodedCounts[p]
+		if decoded == nil {
+			continue
+		}
+		written := countChildren(n.children)
+		for _, name := range n.children {
+			if written[name] > 1 && decoded[name] == 1 {
+				second := fmt.Sprintf("%s/%s[2]", p, name)
+				errs = append(errs, &Error{Path: shortPath(second),
+					Line: idx.nodes[second].line, Msg: fmt.Sprintf("element <%s> written "+
+						"%d times, which libvirt reads differently from qscope; write it "+
+						"once", name, written[name])})
+				written[name] = 0
+			}
+		}
+	}
+	return errs.Err()
+}
+
+// childCounts counts the child elements by name of each element of data at one of the
+// paths (in the index form of [buildIndex]).
+func childCounts(data []byte, paths []string) (map[string]map[string]int, error) {
+	want := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		want[p] = true
+	}
+	out := map[string]map[string]int{}
+	type frame struct {
+		path   string
+		counts map[string]int
+	}
+	stack := []frame{{counts: map[string]int{}}}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			top := &stack[len(stack)-1]
+			name := elementName(t.Name)
+			top.counts[name]++
+			path := top.path + "/" + name + "[" + strconv.Itoa(top.counts[name]) + "]"
+			if want[top.path] {
+				out[top.path] = top.counts
+			}
+			if opaque(path, name) {
+				if err := dec.Skip(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			stack = append(stack, frame{path: path, counts: map[string]int{}})
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+func hasRepeat(names []string) bool {
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if seen[n] {
+			return true
+		}
+		seen[n] = true
+	}
+	return false
+}
+
+func countChildren(names []string) map[string]int {
+	m := make(map[string]int, len(names))
+	for _, n := range names {
+		m[n]++
+	}
+	return m
 }

@@ -50,9 +50,17 @@ func buildIndex(data []byte) (*xmlIndex, error) {
 		case xml.StartElement:
 			top := &stack[len(stack)-1]
 			name := elementName(t.Name)
-			top.counts[name]++
-			path := fmt.Sprintf("%s/%s[%d]", top.path, name, top.counts[name])
 			line, _ := dec.InputPos()
+			if len(stack) == 1 && len(idx.order) > 0 {
+				return nil, &Error{Line: line, Msg: fmt.Sprintf("a second root element "+
+					"<%s> after <domain>: a domain XML has one root", name)}
+			}
+			if len(stack) > maxDepth {
+				return nil, &Error{Line: line, Msg: fmt.Sprintf("elements nested deeper "+
+					"than %d levels, which no element of a libvirt domain is", maxDepth)}
+			}
+			top.counts[name]++
+			path := top.path + "/" + name + "[" + strconv.Itoa(top.counts[name]) + "]"
 			n := &node{line: line, attrs: map[string]string{}}
 			for _, a := range t.Attr {
 				n.attrs[a.Name.Local] = a.Value
@@ -62,6 +70,14 @@ func buildIndex(data []byte) (*xmlIndex, error) {
 			}
 			idx.nodes[path] = n
 			idx.order = append(idx.order, path)
+			if opaque(path, name) {
+				// The content of <metadata> and of other namespaces makes no QEMU
+				// component, and may be large and deep: it is read, not indexed.
+				if err := dec.Skip(); err != nil {
+					return nil, syntaxError(err)
+				}
+				continue
+			}
 			stack = append(stack, frame{path: path, counts: map[string]int{}})
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
@@ -71,6 +87,16 @@ func buildIndex(data []byte) (*xmlIndex, error) {
 		return nil, &Error{Msg: "no <domain> root element"}
 	}
 	return idx, nil
+}
+
+// maxDepth bounds the nesting of elements outside <metadata> and other namespaces. The
+// deepest elements of libvirt's domain schema are about ten levels down.
+const maxDepth = 32
+
+// opaque reports whether the content of the element at path is left out of the index:
+// the domain's <metadata> and elements of namespaces other than libvirt's QEMU one.
+func opaque(path, name string) bool {
+	return strings.HasPrefix(path, "/domain[1]/metadata[") || strings.HasPrefix(name, "{")
 }
 
 // elementName returns the name of an element as libvirt's documentation writes it:

@@ -60,6 +60,9 @@ func Parse(data []byte, o Options) (*vm.Config, error) {
 	if err := dom.Unmarshal(string(data)); err != nil {
 		return nil, unmarshalError(idx, err)
 	}
+	if err := checkRepeats(idx, &dom); err != nil {
+		return nil, err
+	}
 	b, err := newBuilder(&dom, idx, o)
 	if err != nil {
 		return nil, err

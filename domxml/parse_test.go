@@ -172,6 +172,17 @@ func TestParseErrors(t *testing.T) {
 			`line 3: /domain/devices/controller[1]: invalid value "-1" for attribute index`},
 		{"iso format", domain("pc", `<disk type='file'><driver type='iso'/><source `+
 			`file='/a.iso'/><target dev='hda'/></disk>`), "storage format 'iso'"},
+		{"repeated disk driver", domain("pc", `<disk type='file'><driver type='vpc'/>`+
+			`<driver type='qcow2'/><source file='/a'/><target dev='vda' bus='virtio'/>`+
+			`</disk>`), "/domain/devices/disk[1]/driver[2]: element <driver> written 2 times"},
+		{"repeated NIC model", domain("pc", `<interface type='user'><model type='ne2k_pci'/>`+
+			`<model type='virtio'/></interface>`), "element <model> written 2 times"},
+		{"repeated devices", domain("pc", "</devices><devices><frobnicator/>"),
+			"/domain/devices[2]: element <devices> written 2 times"},
+		{"second root", domain("pc", "") + domain("pc", ""),
+			"a second root element <domain>"},
+		{"too deep", domain("pc", strings.Repeat("<x>", 40)+strings.Repeat("</x>", 40)),
+			"elements nested deeper than 32 levels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,4 +262,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Parse returned neither a configuration nor an error")
 		}
 	})
+}
+
+// TestParseMetadataNotIndexed checks that management metadata, which libvirt keeps as
+// written, may nest deeper than domain elements do.
+func TestParseMetadataNotIndexed(t *testing.T) {
+	deep := strings.Repeat("<app:x>", 200) + strings.Repeat("</app:x>", 200)
+	for _, meta := range []string{
+		`<metadata><app:m xmlns:app='http://example.org/app'>` + deep + `</app:m></metadata>`,
+		`<metadata>` + strings.Repeat("<x>", 200) + strings.Repeat("</x>", 200) +
+			`</metadata>`,
+	} {
+		xml := strings.Replace(domain("pc", ""), "<os>", meta+"<os>", 1)
+		if _, err := Parse([]byte(xml), Options{}); err != nil {
+			t.Errorf("Parse: %v", err)
+		}
+	}
 }
