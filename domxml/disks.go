@@ -48,8 +48,13 @@ func (b *builder) buildDisk(d *libvirtxml.DomainDisk, path string, n int) {
 		return
 	}
 	bus, device := diskBus(d), d.Device
-	if device == "" {
+	switch device {
+	case "":
 		device = "disk"
+	case "disk", "cdrom", "floppy", "lun":
+	default:
+		b.errorf(path, "unknown disk device %q: want disk, cdrom, floppy or lun", device)
+		return
 	}
 	if bus == "sd" {
 		b.sdDrive(d, path, n)

@@ -172,6 +172,10 @@ func TestParseErrors(t *testing.T) {
 			`line 3: /domain/devices/controller[1]: invalid value "-1" for attribute index`},
 		{"iso format", domain("pc", `<disk type='file'><driver type='iso'/><source `+
 			`file='/a.iso'/><target dev='hda'/></disk>`), "storage format 'iso'"},
+		{"unknown controller type", domain("pc", `<controller type='nvme' index='0'/>`),
+			`/domain/devices/controller[1]: unknown controller type "nvme"`},
+		{"unknown disk device", domain("pc", `<disk type='file' device='tape'><source `+
+			`file='/a'/><target dev='vda' bus='virtio'/></disk>`), `unknown disk device "tape"`},
 		{"repeated disk driver", domain("pc", `<disk type='file'><driver type='vpc'/>`+
 			`<driver type='qcow2'/><source file='/a'/><target dev='vda' bus='virtio'/>`+
 			`</disk>`), "/domain/devices/disk[1]/driver[2]: element <driver> written 2 times"},

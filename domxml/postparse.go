@@ -154,6 +154,11 @@ func (b *builder) devs() *libvirtxml.DomainDeviceList {
 }
 
 func (b *builder) addXMLController(d *devices, x *libvirtxml.DomainController, path string) {
+	if !controllerTypes[x.Type] {
+		// A controller type of a newer libvirt may make a device qscope does not know.
+		b.errorf(path, "unknown controller type %q", x.Type)
+		return
+	}
 	c := &controller{typ: x.Type, model: x.Model, addr: toAddr(x.Address), path: path, x: x}
 	if x.Index != nil {
 		c.index = *x.Index
@@ -170,6 +175,11 @@ func (b *builder) addXMLController(d *devices, x *libvirtxml.DomainController, p
 	}
 	d.controllers = append(d.controllers, c)
 }
+
+// controllerTypes are the controller types qscope models. libvirtxml also knows nvme, whose
+// device qscope does not model, so it is an error like a type of a newer libvirt.
+var controllerTypes = setOf("ide", "fdc", "scsi", "sata", "virtio-serial", "ccid", "usb",
+	"pci", "xenbus", "isa")
 
 // maxControllerIndex is the highest controller index qscope reads. libvirt accepts higher
 // ones, but a PCI bus number is 8 bits wide, and libvirt adds every controller up to the
