@@ -200,6 +200,7 @@ func (b *builder) relocate(c *vm.Component) {
 		if t.implied != "" {
 			c.ImpliedBy = t.implied
 			c.Origin = nil
+			c.Generated = true
 			return
 		}
 		c.Origin = &vm.Origin{Path: t.path, Option: c.Origin.Option, Text: c.Origin.Text}

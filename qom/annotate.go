@@ -123,10 +123,10 @@ func (a *annotator) component(c *vm.Component) string {
 	return typ
 }
 
-// fail records a problem: an error for a written component or the machine, a note for a
-// component the configuration implies.
+// fail records a problem: an error for a written or generated component or the machine,
+// a note for a component the configuration implies.
 func (a *annotator) fail(c *vm.Component, msg string) {
-	if c.Origin != nil || c.Kind == vm.KindMachine {
+	if c.Origin != nil || c.Generated || c.Kind == vm.KindMachine {
 		a.errs = append(a.errs, &Error{Kind: c.Kind, Name: c.Name, Origin: c.Origin,
 			ImpliedBy: c.ImpliedBy, Msg: msg, Profile: a.p.Describe()})
 		return

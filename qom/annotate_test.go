@@ -224,6 +224,28 @@ func TestAnnotateImplied(t *testing.T) {
 	}
 }
 
+// TestAnnotateGenerated checks that a device a generator wrote by itself, such as
+// libvirt's default balloon, must exist in the binary: QEMU would refuse to start.
+func TestAnnotateGenerated(t *testing.T) {
+	p, err := FromCapture(captureDir(t, "x86_64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = withoutTypes(p, "virtio-balloon-pci")
+	cfg := parse(t, p, "qemu-system-x86_64", "-M", "pc", "-nodefaults", "-device",
+		"virtio-balloon-pci")
+	for i := range cfg.Components {
+		if c := &cfg.Components[i]; c.Name == "virtio-balloon-pci" {
+			c.Origin, c.ImpliedBy, c.Generated = nil, "libvirt: the default memory balloon", true
+		}
+	}
+	err = p.Annotate(cfg, withLayer(t, p))
+	if err == nil || !strings.Contains(err.Error(),
+		"device virtio-balloon-pci (libvirt: the default memory balloon)") {
+		t.Errorf("Annotate = %v, want an error naming the generated balloon", err)
+	}
+}
+
 // withoutTypes returns a copy of p without the named types.
 func withoutTypes(p *Profile, names ...string) *Profile {
 	data, err := p.Marshal()

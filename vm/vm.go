@@ -84,6 +84,10 @@ type Component struct {
 	// Board is true for a device that the machine creates by itself and that -nodefaults
 	// does not remove.
 	Board bool
+	// Generated is true for an implied component that an option of a generated command
+	// line creates, such as a device libvirt adds by itself: QEMU refuses to start
+	// without its type, as for a written component.
+	Generated bool
 	// Parent is the name of the component this one belongs to, such as the machine that
 	// owns a board device.
 	Parent string
