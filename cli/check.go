@@ -78,6 +78,20 @@ func runCheck(e *env, args []string) int {
 	if o.format != "text" && o.format != "json" {
 		return invalid(e, fmt.Errorf("invalid format %q: want text or json", o.format))
 	}
+	if o.libvirt == "" && (o.arch != "" || o.libvirtVersion != "") {
+		return invalid(e, errors.New("--arch and --libvirt-version apply to --libvirt; "+
+			"for a command line use --target"))
+	}
+	if o.qemuVersion != "" && !qemuargs.KnownVersion(o.qemuVersion) {
+		// A command line gets the same error from the parser; --libvirt must not fall
+		// back to guesses for a release no table covers.
+		if _, err := qemuargs.ParseVersion(o.qemuVersion); err != nil {
+			return invalid(e, err)
+		}
+		return invalid(e, fmt.Errorf("QEMU version %s is outside the releases qscope "+
+			"knows the options of; leave --qemu-version out to accept every release",
+			o.qemuVersion))
+	}
 	prof, err := loadProfile(e, o.qemuBinary, o.profile)
 	if err != nil {
 		return invalid(e, err)
