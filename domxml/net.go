@@ -112,8 +112,19 @@ func (b *builder) nic(path string, n *libvirtxml.DomainInterface, netdev string)
 	if n.Model == nil {
 		p = path
 	}
+	if strings.Trim(model, netModelChars) != "" {
+		// libvirt refuses a model with other characters, such as a comma, which would
+		// add properties to the -device option.
+		b.errorf(p, "NIC model %q has characters other than letters, digits, _ and -",
+			model)
+		return
+	}
 	b.device(p, driver, "netdev", netdev)
 }
+
+// netModelChars are the characters qscope allows in a NIC model name: those of every
+// model libvirt and QEMU name.
+const netModelChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 // isVirtioModel reports whether an interface model is a virtio NIC
 // (virDomainNetIsVirtioModel).

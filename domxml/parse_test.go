@@ -176,6 +176,8 @@ func TestParseErrors(t *testing.T) {
 			`/domain/devices/controller[1]: unknown controller type "nvme"`},
 		{"unknown disk device", domain("pc", `<disk type='file' device='tape'><source `+
 			`file='/a'/><target dev='vda' bus='virtio'/></disk>`), `unknown disk device "tape"`},
+		{"NIC model with a comma", domain("pc", `<interface type='user'><model `+
+			`type='ne2k_pci,x=1'/></interface>`), `NIC model "ne2k_pci,x=1" has characters`},
 		{"repeated disk driver", domain("pc", `<disk type='file'><driver type='vpc'/>`+
 			`<driver type='qcow2'/><source file='/a'/><target dev='vda' bus='virtio'/>`+
 			`</disk>`), "/domain/devices/disk[1]/driver[2]: element <driver> written 2 times"},
