@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 	"libvirt.org/go/libvirtxml"
@@ -173,10 +175,23 @@ const hookProbeTimeout = 30 * time.Second
 
 // hookFail writes one line to stderr, which libvirt includes in its error message.
 func hookFail(e *env, code int, format string, args ...any) int {
-	msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")
+	// The message may quote what a broken emulator printed; libvirt shows it to the user,
+	// so control characters become spaces and the line stays short.
+	msg := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, fmt.Sprintf(format, args...))
+	if len(msg) > maxHookMessage {
+		msg = strings.ToValidUTF8(msg[:maxHookMessage], "") + " ..."
+	}
 	fmt.Fprintf(e.stderr, "qscope: %s\n", msg)
 	return code
 }
+
+// maxHookMessage bounds the bytes of the one line the hook writes to stderr.
+const maxHookMessage = 4096
 
 // rejectedList names every rejected component as "kind type (status)".
 func rejectedList(res *policy.Result) string {

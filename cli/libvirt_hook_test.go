@@ -183,6 +183,36 @@ func TestLibvirtHookProfileCache(t *testing.T) {
 	}
 }
 
+// TestLibvirtHookGarbageEmulator checks the one stderr line libvirt shows when a listed
+// emulator prints terminal escapes and fails: no control characters reach it.
+func TestLibvirtHookGarbageEmulator(t *testing.T) {
+	dir := t.TempDir()
+	emulator := filepath.Join(dir, "qemu-garbage")
+	script := "#!/bin/sh\n" +
+		"if [ \"$1\" = --version ]; then echo 'QEMU emulator version 7.2.22'; exit 0; fi\n" +
+		"printf 'ga\\033[31mrb\\007age\\n\\n%s\\n' \"$(seq 5000)\" >&2\nexit 3\n"
+	if err := os.WriteFile(emulator, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, "level: accept\nprofile_cache: "+filepath.Join(dir, "cache")+
+		"\nemulators: ["+emulator+"]\n")
+	xml := strings.Replace(hookDomain, "/usr/bin/qemu-system-x86_64", emulator, 1)
+	code, _, errOut := run(t, xml, "libvirt-hook", "vm1", "prepare", "begin", "-")
+	if code != ExitInvalid {
+		t.Errorf("exit code = %d, want %d (stderr %q)", code, ExitInvalid, errOut)
+	}
+	line := strings.TrimSuffix(errOut, "\n")
+	if strings.ContainsAny(line, "\x1b\x07\n") {
+		t.Errorf("stderr carries control characters: %q", errOut)
+	}
+	if len(line) > maxHookMessage+len("qscope:  ...") {
+		t.Errorf("stderr line has %d bytes, want at most about %d", len(line), maxHookMessage)
+	}
+	if !strings.Contains(line, "profiling emulator "+emulator) {
+		t.Errorf("stderr = %q, want it to name the emulator", line)
+	}
+}
+
 func TestHookConfigPathDefault(t *testing.T) {
 	t.Setenv("QSCOPE_CONFIG", "")
 	if got := hookConfigPath(); got != DefaultHookConfig {
