@@ -91,6 +91,10 @@ func TestParseRules(t *testing.T) {
 			`<controller type='virtio-serial' index='0' ports='2'/>`+
 				strings.Repeat(`<channel type='pty'><target type='virtio'/></channel>`, 3)),
 			Options{}, vm.KindDevice, "virtio-serial-pci", 2},
+		{"virtio-serial for many channels", archDomain("x86_64", "q35", "",
+			`<console type='pty'><target type='virtio'/></console>`+
+				strings.Repeat(`<channel type='pty'><target type='virtio'/></channel>`, 91)),
+			Options{}, vm.KindDevice, "virtio-serial-pci", 4},
 
 		// USB hubs for lack of USB ports: piix3-uhci has two.
 		{"usb hubs", archDomain("x86_64", "pc", "", strings.Repeat(

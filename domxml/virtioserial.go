@@ -17,7 +17,10 @@ func (b *builder) assignVirtioSerial() {
 		if c.x != nil && c.x.VirtIOSerial != nil && c.x.VirtIOSerial.Ports != nil {
 			n = *c.x.VirtIOSerial.Ports
 		}
-		ports[c.index] = &serialPorts{count: n, used: map[uint]bool{}}
+		ports[c.index] = &serialPorts{count: n, free: n, used: map[uint]bool{}}
+		if n > 0 {
+			ports[c.index].channelFree = n - 1
+		}
 		order = insertSorted(order, c.index)
 	}
 
@@ -43,7 +46,7 @@ func (b *builder) assignVirtioSerial() {
 
 	for _, a := range append(append([]*libvirtxml.DomainAddress{}, consoles...), channels...) {
 		if c, p, ok := serialPort(a); ok && p != 0 && ports[c] != nil {
-			ports[c].used[p] = true
+			ports[c].mark(p)
 		}
 	}
 	next := func(allowZero bool) {
@@ -87,14 +90,32 @@ func (b *builder) assignVirtioSerial() {
 // serialPorts are the ports of one virtio-serial controller.
 type serialPorts struct {
 	count uint
-	used  map[uint]bool
+	// free counts the unused ports below count, and channelFree those of them above
+	// port 0, so that a full controller is skipped without a scan: a domain may have
+	// many thousands of channels.
+	free, channelFree uint
+	used              map[uint]bool
+}
+
+// mark marks port n used.
+func (p *serialPorts) mark(n uint) {
+	if !p.used[n] && n < p.count {
+		p.free--
+		if n > 0 {
+			p.channelFree--
+		}
+	}
+	p.used[n] = true
 }
 
 // take marks the first free port from first on and reports whether there was one.
 func (p *serialPorts) take(first uint) bool {
+	if p.free == 0 || first > 0 && p.channelFree == 0 {
+		return false
+	}
 	for n := first; n < p.count; n++ {
 		if !p.used[n] {
-			p.used[n] = true
+			p.mark(n)
 			return true
 		}
 	}
