@@ -58,12 +58,12 @@ func (p *Profile) Annotate(cfg *vm.Config, cat *catalog.Catalog) error {
 func (p *Profile) checkConfig(cfg *vm.Config) error {
 	if cfg.Target != "" && cfg.Target != p.Target {
 		return ErrorList{{Profile: p.Describe(), Msg: fmt.Sprintf(
-			"the command line is for target %s, but the profile is of %s",
+			"the configuration is for target %s, but the profile is of %s",
 			cfg.Target, p.Describe())}}
 	}
 	if cfg.QEMUVersion != "" && cfg.QEMUVersion != p.Release() {
 		return ErrorList{{Profile: p.Describe(), Msg: fmt.Sprintf(
-			"the command line was checked against QEMU %s, but the profile is of %s",
+			"the configuration was checked against QEMU %s, but the profile is of %s",
 			cfg.QEMUVersion, p.Describe())}}
 	}
 	return nil

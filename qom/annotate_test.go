@@ -186,9 +186,9 @@ func TestAnnotateMismatch(t *testing.T) {
 		want    string
 	}{
 		{"other target", []string{"qemu-system-aarch64", "-M", "virt"}, "",
-			"the command line is for target aarch64"},
+			"the configuration is for target aarch64"},
 		{"other release", []string{"qemu-system-x86_64"}, "6.2",
-			"the command line was checked against QEMU 6.2"},
+			"the configuration was checked against QEMU 6.2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
