@@ -59,10 +59,20 @@ func buildIndex(data []byte) (*xmlIndex, error) {
 				return nil, &Error{Line: line, Msg: fmt.Sprintf("elements nested deeper "+
 					"than %d levels, which no element of a libvirt domain is", maxDepth)}
 			}
+			if err := checkNamespace(top.path, t.Name, name); err != nil {
+				err.Line = line
+				return nil, err
+			}
 			top.counts[name]++
 			path := top.path + "/" + name + "[" + strconv.Itoa(top.counts[name]) + "]"
 			n := &node{line: line, attrs: map[string]string{}}
 			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns" {
+					continue
+				}
+				if err := attrError(a, n.attrs); err != "" {
+					return nil, &Error{Path: shortPath(path), Line: line, Msg: err}
+				}
 				n.attrs[a.Name.Local] = a.Value
 			}
 			if parent := idx.nodes[top.path]; parent != nil {
@@ -70,9 +80,9 @@ func buildIndex(data []byte) (*xmlIndex, error) {
 			}
 			idx.nodes[path] = n
 			idx.order = append(idx.order, path)
-			if opaque(path, name) {
-				// The content of <metadata> and of other namespaces makes no QEMU
-				// component, and may be large and deep: it is read, not indexed.
+			if opaque(path) {
+				// The content of <metadata> makes no QEMU component, and may be large
+				// and deep: it is read, not indexed.
 				if err := dec.Skip(); err != nil {
 					return nil, syntaxError(err)
 				}
@@ -81,6 +91,17 @@ func buildIndex(data []byte) (*xmlIndex, error) {
 			stack = append(stack, frame{path: path, counts: map[string]int{}})
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) == 1 && len(bytes.TrimSpace(t)) > 0 {
+				line, _ := dec.InputPos()
+				return nil, &Error{Line: line, Msg: "text outside the root element"}
+			}
+		case xml.Directive:
+			// A DTD can give attributes default values that libvirt's parser applies
+			// and Go's does not.
+			line, _ := dec.InputPos()
+			return nil, &Error{Line: line, Msg: "a <!DOCTYPE> or other declaration: " +
+				"domain XML has none"}
 		}
 	}
 	if _, ok := idx.nodes["/domain[1]"]; !ok {
@@ -89,14 +110,54 @@ func buildIndex(data []byte) (*xmlIndex, error) {
 	return idx, nil
 }
 
+// checkNamespace rejects an element whose namespace libvirt and Go's decoder treat
+// differently. libvirt reads only elements without a namespace, and the elements of its
+// QEMU namespace under the <qemu:*> children of <domain>. Go's decoder matches local
+// names whatever the namespace, so <model xmlns='urn:x' type='virtio'/> after a model
+// of libvirt's would replace it, and an <arg> without the namespace would count as a
+// qemu:arg.
+func checkNamespace(parent string, n xml.Name, name string) *Error {
+	inQEMU := strings.Contains(parent, "/qemu:")
+	switch {
+	case n.Space == "" && !inQEMU, n.Space == qemuNamespace && inQEMU:
+		return nil
+	case n.Space == qemuNamespace && parent == "/domain[1]":
+		return nil
+	case n.Space == "" && parent == "":
+		return nil
+	}
+	where := "outside <metadata>"
+	if inQEMU {
+		where = "inside a <qemu:*> element, whose children are in the QEMU namespace"
+	}
+	return &Error{Path: shortPath(parent), Msg: fmt.Sprintf("element <%s> in namespace "+
+		"%q %s: libvirt ignores it where qscope's decoder would read it as <%s>; remove it",
+		n.Local, n.Space, where, n.Local)}
+}
+
+// attrError returns why attribute a cannot be read as libvirt reads it, or "": a
+// namespaced attribute, which Go's decoder would take for the plain one, or a repeated
+// one, which makes the document ill-formed.
+func attrError(a xml.Attr, seen map[string]string) string {
+	if a.Name.Space != "" {
+		return fmt.Sprintf("attribute %s in namespace %q: libvirt ignores it where "+
+			"qscope's decoder would read it as %s; remove it", a.Name.Local, a.Name.Space,
+			a.Name.Local)
+	}
+	if _, ok := seen[a.Name.Local]; ok {
+		return fmt.Sprintf("attribute %s written twice", a.Name.Local)
+	}
+	return ""
+}
+
 // maxDepth bounds the nesting of elements outside <metadata> and other namespaces. The
 // deepest elements of libvirt's domain schema are about ten levels down.
 const maxDepth = 32
 
 // opaque reports whether the content of the element at path is left out of the index:
-// the domain's <metadata> and elements of namespaces other than libvirt's QEMU one.
-func opaque(path, name string) bool {
-	return strings.HasPrefix(path, "/domain[1]/metadata[") || strings.HasPrefix(name, "{")
+// the domain's <metadata>, whose elements belong to management applications.
+func opaque(path string) bool {
+	return strings.HasPrefix(path, "/domain[1]/metadata[")
 }
 
 // elementName returns the name of an element as libvirt's documentation writes it:

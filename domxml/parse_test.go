@@ -185,6 +185,23 @@ func TestParseErrors(t *testing.T) {
 			`<model type='virtio'/></interface>`), "element <model> written 2 times"},
 		{"repeated devices", domain("pc", "</devices><devices><frobnicator/>"),
 			"/domain/devices[2]: element <devices> written 2 times"},
+		{"empty second copy", domain("pc", `<emulator>/usr/bin/qemu-system-x86_64</emulator>`+
+			`<emulator/>`), "/domain/devices/emulator[2]: element <emulator> written 2 times"},
+		{"model in another namespace", domain("pc", `<interface type='user'><model `+
+			`type='ne2k_pci'/><model xmlns='urn:x' type='virtio'/></interface>`),
+			`element <model> in namespace "urn:x" outside <metadata>`},
+		{"namespaced attribute", strings.Replace(domain("pc", ""), "<domain type='qemu'>",
+			`<domain type='qemu' xmlns:x='urn:x' x:type='kvm'>`, 1),
+			`attribute type in namespace "urn:x"`},
+		{"repeated attribute", domain("pc", `<interface type='user'><model type='ne2k_pci' `+
+			`type='virtio'/></interface>`), "attribute type written twice"},
+		{"arg outside the QEMU namespace", strings.Replace(domain("pc", ""), "</devices>",
+			`</devices><qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/`+
+				`1.0'><arg value='-device'/></qemu:commandline>`, 1),
+			`element <arg> in namespace "" inside a <qemu:*> element`},
+		{"text after the root", domain("pc", "") + "trailing", "text outside the root element"},
+		{"document type", "<!DOCTYPE domain [<!ATTLIST model type CDATA 'ne2k_pci'>]>" +
+			domain("pc", ""), "a <!DOCTYPE> or other declaration"},
 		{"second root", domain("pc", "") + domain("pc", ""),
 			"a second root element <domain>"},
 		{"too deep", domain("pc", strings.Repeat("<x>", 40)+strings.Repeat("</x>", 40)),
