@@ -189,3 +189,36 @@ func TestCheckLibvirtFollowsProfileTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckLibvirtGeneratedTypeMissing checks that a device libvirt makes QEMU create
+// must exist in the profiled binary: without any USB controller type, libvirt writes -usb
+// for a pc domain, and QEMU fails to make its piix3-usb-uhci.
+func TestCheckLibvirtGeneratedTypeMissing(t *testing.T) {
+	domain := filepath.Join(t.TempDir(), "pc.xml")
+	xml := `<domain type='qemu'><name>p</name><memory unit='MiB'>512</memory>` +
+		`<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>` +
+		`<memballoon model='none'/></devices></domain>`
+	if err := os.WriteFile(domain, []byte(xml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := qom.Load(filepath.Join(testcorpus.Dir(t), "qemu-7.2", "x86_64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	usb := []string{"qemu-xhci", "nec-usb-xhci", "ich9-usb-ehci1", "piix3-usb-uhci", "pci-ohci"}
+	p.Types = slices.DeleteFunc(p.Types, func(ty qom.Type) bool {
+		return slices.Contains(usb, ty.Name)
+	})
+	file := filepath.Join(t.TempDir(), "profile.json")
+	if err := p.Write(file); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "", "check", "--libvirt", domain, "--profile", file,
+		"--level", "accept")
+	if code != ExitInvalid || out != "" {
+		t.Errorf("exit code %d, stdout %q; want %d and nothing", code, out, ExitInvalid)
+	}
+	if !strings.Contains(errOut, "device piix3-usb-uhci (-usb") {
+		t.Errorf("stderr = %q, want the missing piix3-usb-uhci of -usb", errOut)
+	}
+}

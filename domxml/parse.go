@@ -211,6 +211,11 @@ func (b *builder) relocate(c *vm.Component) {
 		if err != nil || n >= len(b.tags) {
 			return m
 		}
+		if b.tags[n].implied != "" && !c.Board {
+			// QEMU makes the component for an option libvirt added by itself, such as
+			// the USB controller of -usb.
+			c.Generated = true
+		}
 		return "(" + b.tags[n].where() + ")"
 	})
 }
