@@ -94,7 +94,10 @@ type serialPorts struct {
 	// port 0, so that a full controller is skipped without a scan: a domain may have
 	// many thousands of channels.
 	free, channelFree uint
-	used              map[uint]bool
+	// low[0] and low[1] are the lowest ports from 0 and from 1 that may be free: ports
+	// are only ever taken, so take starts there instead of at the first port.
+	low  [2]uint
+	used map[uint]bool
 }
 
 // mark marks port n used.
@@ -113,12 +116,15 @@ func (p *serialPorts) take(first uint) bool {
 	if p.free == 0 || first > 0 && p.channelFree == 0 {
 		return false
 	}
-	for n := first; n < p.count; n++ {
+	from := min(first, 1)
+	for n := max(first, p.low[from]); n < p.count; n++ {
 		if !p.used[n] {
 			p.mark(n)
+			p.low[from] = n + 1
 			return true
 		}
 	}
+	p.low[from] = p.count
 	return false
 }
 
