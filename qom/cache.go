@@ -148,14 +148,21 @@ func privateMode(info os.FileInfo) string {
 	return ""
 }
 
-// CheckCacheDir makes dir when it does not exist and checks that it is a directory only
-// the effective user can change, so that no other user can plant a profile in it.
+// CheckCacheDir makes dir when it does not exist and checks that no other user can plant
+// a profile in it or move it: the path has no symbolic links, dir belongs to the
+// effective user alone, and every directory above it belongs to root or that user and
+// is writable by nobody else, unless it is sticky like /tmp.
 func CheckCacheDir(dir string) error {
 	if !filepath.IsAbs(dir) {
 		return fmt.Errorf("qom: profile cache %q is not an absolute path", dir)
 	}
+	dir = filepath.Clean(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("qom: creating the profile cache: %w", err)
+	}
+	if real, err := filepath.EvalSymlinks(dir); err != nil || real != dir {
+		return fmt.Errorf("qom: profile cache %s: the path goes through a symbolic link "+
+			"(to %s); name the directory itself", dir, real)
 	}
 	info, err := os.Lstat(dir)
 	if err != nil {
@@ -167,7 +174,31 @@ func CheckCacheDir(dir string) error {
 	if why := privateMode(info); why != "" {
 		return fmt.Errorf("qom: profile cache %s: %s", dir, why)
 	}
-	return nil
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		if why := safeAncestor(p); why != "" {
+			return fmt.Errorf("qom: profile cache %s: %s %s", dir, p, why)
+		}
+		if p == "/" {
+			return nil
+		}
+	}
+}
+
+// safeAncestor returns why another user could replace what lies below directory p, or "".
+func safeAncestor(p string) string {
+	info, err := os.Lstat(p)
+	if err != nil {
+		return err.Error()
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Uid != 0 &&
+		int(st.Uid) != os.Geteuid() {
+		return fmt.Sprintf("is owned by uid %d", st.Uid)
+	}
+	if info.Mode().Perm()&0o022 != 0 && info.Mode()&os.ModeSticky == 0 {
+		return fmt.Sprintf("is writable by its group or others (mode %v)",
+			info.Mode().Perm())
+	}
+	return ""
 }
 
 // storeCache writes p to file as compact JSON, which decodes faster than the indented

@@ -168,10 +168,21 @@ func TestCheckCacheDir(t *testing.T) {
 	if err := os.Chmod(open, 0o777); err != nil {
 		t.Fatal(err)
 	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(filepath.Join(base, "new"), link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, dir, want string
 	}{
 		{"new directory", filepath.Join(base, "new", "cache"), ""},
+		{"trailing slash", filepath.Join(base, "new", "cache") + "/", ""},
+		{"through a link", filepath.Join(link, "cache"), "goes through a symbolic link"},
+		{"under a directory others can write", filepath.Join(open, "cache"),
+			"writable by its group or others"},
 		{"relative path", "cache", "not an absolute path"},
 		{"a file", file, "not a directory"},
 		{"writable by others", open, "writable by its group or others"},
@@ -184,7 +195,7 @@ func TestCheckCacheDir(t *testing.T) {
 					t.Fatalf("CheckCacheDir: %v", err)
 				}
 				info, err := os.Stat(tt.dir)
-				if err != nil || info.Mode().Perm() != 0o700 {
+				if err != nil || info.Mode().Perm()&0o077 != 0 {
 					t.Errorf("made %v (%v), want a directory of mode 0700", info, err)
 				}
 				return
