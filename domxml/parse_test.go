@@ -174,6 +174,8 @@ func TestParseErrors(t *testing.T) {
 			`file='/a.iso'/><target dev='hda'/></disk>`), "storage format 'iso'"},
 		{"unknown controller type", domain("pc", `<controller type='nvme' index='0'/>`),
 			`/domain/devices/controller[1]: unknown controller type "nvme"`},
+		{"unknown virtio-serial model", domain("pc", `<controller type='virtio-serial' `+
+			`index='0' model='foo'/>`), `unknown virtio-serial controller model "foo"`},
 		{"unknown disk device", domain("pc", `<disk type='file' device='tape'><source `+
 			`file='/a'/><target dev='vda' bus='virtio'/></disk>`), `unknown disk device "tape"`},
 		{"NIC model with a comma", domain("pc", `<interface type='user'><model `+

@@ -2,6 +2,7 @@ package domxml
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"libvirt.org/go/libvirtxml"
@@ -159,6 +160,10 @@ func (b *builder) addXMLController(d *devices, x *libvirtxml.DomainController, p
 		b.errorf(path, "unknown controller type %q", x.Type)
 		return
 	}
+	if models, ok := fixedControllerModels[x.Type]; ok && !slices.Contains(models, x.Model) {
+		b.errorf(path, "unknown %s controller model %q", x.Type, x.Model)
+		return
+	}
 	c := &controller{typ: x.Type, model: x.Model, addr: toAddr(x.Address), path: path, x: x}
 	if x.Index != nil {
 		c.index = *x.Index
@@ -180,6 +185,18 @@ func (b *builder) addXMLController(d *devices, x *libvirtxml.DomainController, p
 // device qscope does not model, so it is an error like a type of a newer libvirt.
 var controllerTypes = setOf("ide", "fdc", "scsi", "sata", "virtio-serial", "ccid", "usb",
 	"pci", "xenbus", "isa")
+
+// fixedControllerModels are the models libvirt knows for the controller types whose
+// model qscope does not map to a device by name; "" is a controller without one.
+var fixedControllerModels = map[string][]string{
+	"virtio-serial": {"", "virtio", "virtio-transitional", "virtio-non-transitional"},
+	"ide":           {"", "piix3", "piix4", "ich6"},
+	"sata":          {""},
+	"fdc":           {""},
+	"ccid":          {""},
+	"xenbus":        {""},
+	"isa":           {""},
+}
 
 // maxControllerIndex is the highest controller index qscope reads. libvirt accepts higher
 // ones, but a PCI bus number is 8 bits wide, and libvirt adds every controller up to the
