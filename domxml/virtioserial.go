@@ -17,10 +17,7 @@ func (b *builder) assignVirtioSerial() {
 		if c.x != nil && c.x.VirtIOSerial != nil && c.x.VirtIOSerial.Ports != nil {
 			n = *c.x.VirtIOSerial.Ports
 		}
-		ports[c.index] = &serialPorts{count: n, free: n, used: map[uint]bool{}}
-		if n > 0 {
-			ports[c.index].channelFree = n - 1
-		}
+		ports[c.index] = &serialPorts{count: n, used: map[uint]bool{}}
 		order = insertSorted(order, c.index)
 	}
 
@@ -46,7 +43,7 @@ func (b *builder) assignVirtioSerial() {
 
 	for _, a := range append(append([]*libvirtxml.DomainAddress{}, consoles...), channels...) {
 		if c, p, ok := serialPort(a); ok && p != 0 && ports[c] != nil {
-			ports[c].mark(p)
+			ports[c].used[p] = true
 		}
 	}
 	next := func(allowZero bool) {
@@ -90,41 +87,24 @@ func (b *builder) assignVirtioSerial() {
 // serialPorts are the ports of one virtio-serial controller.
 type serialPorts struct {
 	count uint
-	// free counts the unused ports below count, and channelFree those of them above
-	// port 0, so that a full controller is skipped without a scan: a domain may have
-	// many thousands of channels.
-	free, channelFree uint
-	// low[0] and low[1] are the lowest ports from 0 and from 1 that may be free: ports
-	// are only ever taken, so take starts there instead of at the first port.
+	// low[0] and low[1] are the lowest ports, counting from 0 and from 1, that may be
+	// free. Ports are only ever taken, so a search starts there, and a full controller
+	// costs no scan once found full: a domain may have many thousands of channels.
 	low  [2]uint
 	used map[uint]bool
 }
 
-// mark marks port n used.
-func (p *serialPorts) mark(n uint) {
-	if !p.used[n] && n < p.count {
-		p.free--
-		if n > 0 {
-			p.channelFree--
-		}
-	}
-	p.used[n] = true
-}
-
-// take marks the first free port from first on and reports whether there was one.
+// take marks the first free port from first (0 or 1) on and reports whether there was
+// one.
 func (p *serialPorts) take(first uint) bool {
-	if p.free == 0 || first > 0 && p.channelFree == 0 {
-		return false
-	}
-	from := min(first, 1)
-	for n := max(first, p.low[from]); n < p.count; n++ {
+	for n := max(first, p.low[first]); n < p.count; n++ {
 		if !p.used[n] {
-			p.mark(n)
-			p.low[from] = n + 1
+			p.used[n] = true
+			p.low[first] = n + 1
 			return true
 		}
 	}
-	p.low[from] = p.count
+	p.low[first] = p.count
 	return false
 }
 
