@@ -90,15 +90,25 @@ func (b *builder) addPCIRoot(d *devices) {
 	}
 }
 
-// q35USBModel returns the USB controller libvirt adds to a q35 machine: the first of
-// qemu-xhci, nec-xhci and ich9-ehci1 that QEMU has, or "" for none.
-func (b *builder) q35USBModel() string {
+// xhciModel returns the USB 3 controller libvirt prefers: qemu-xhci, else nec-xhci, or ""
+// when QEMU has neither.
+func (b *builder) xhciModel() string {
 	switch {
 	case b.has("qemu-xhci", true):
 		return "qemu-xhci"
 	case b.has("nec-usb-xhci", true):
 		return "nec-xhci"
-	case b.has("ich9-usb-ehci1", true):
+	}
+	return ""
+}
+
+// q35USBModel returns the USB controller libvirt adds to a q35 machine: the xHCI
+// controller, else ich9-ehci1, or "" for none.
+func (b *builder) q35USBModel() string {
+	if m := b.xhciModel(); m != "" {
+		return m
+	}
+	if b.has("ich9-usb-ehci1", true) {
 		return "ich9-ehci1"
 	}
 	return ""
@@ -126,12 +136,7 @@ func (b *builder) setUSBModels(d *devices) {
 				c.model = "pci-ohci"
 			}
 		case b.arch == "aarch64", b.arch == "loongarch64":
-			switch {
-			case b.has("qemu-xhci", true):
-				c.model = "qemu-xhci"
-			case b.has("nec-usb-xhci", true):
-				c.model = "nec-xhci"
-			}
+			c.model = b.xhciModel()
 		case b.has("piix3-usb-uhci", true):
 			c.model = "piix3-uhci"
 		}

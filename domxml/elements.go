@@ -75,7 +75,7 @@ func checkRepeats(idx *xmlIndex, dom *libvirtxml.Domain) error {
 	// Only elements with a repeated child name need the comparison.
 	var parents []string
 	for _, p := range idx.order {
-		if c := idx.nodes[p].children; len(c) > 1 && hasRepeat(c) {
+		if c := idx.nodes[p].children; len(countChildren(c)) < len(c) {
 			parents = append(parents, p)
 		}
 	}
@@ -153,17 +153,6 @@ func childCounts(data []byte, paths []string) (map[string]map[string]int, error)
 			stack = stack[:len(stack)-1]
 		}
 	}
-}
-
-func hasRepeat(names []string) bool {
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
-		if seen[n] {
-			return true
-		}
-		seen[n] = true
-	}
-	return false
 }
 
 func countChildren(names []string) map[string]int {
