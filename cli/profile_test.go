@@ -128,17 +128,42 @@ func TestCheckWithNewerProfile(t *testing.T) {
 	}
 }
 
+// writeDomain writes a TCG domain of machine without devices and returns its path.
+func writeDomain(t *testing.T, machine string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), machine+".xml")
+	xml := `<domain type='qemu'><name>d</name><memory unit='MiB'>512</memory>` +
+		`<os><type arch='x86_64' machine='` + machine + `'>hvm</type></os><devices>` +
+		`<memballoon model='none'/></devices></domain>`
+	if err := os.WriteFile(path, []byte(xml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// writeProfileWithout writes the profile of the recorded QEMU 7.2 x86_64 without the
+// named types and returns its path.
+func writeProfileWithout(t *testing.T, types ...string) string {
+	t.Helper()
+	p, err := qom.Load(filepath.Join(testcorpus.Dir(t), "qemu-7.2", "x86_64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Types = slices.DeleteFunc(p.Types, func(ty qom.Type) bool {
+		return slices.Contains(types, ty.Name)
+	})
+	path := filepath.Join(t.TempDir(), "profile.json")
+	if err := p.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // TestCheckLibvirtFollowsProfileTypes checks that libvirt's choice of devices follows
 // the types of the profiled binary: without pcie-root-port and qemu-xhci, libvirt gives
 // a q35 domain Intel's ioh3420 root ports and the NEC xHCI controller.
 func TestCheckLibvirtFollowsProfileTypes(t *testing.T) {
-	domain := filepath.Join(t.TempDir(), "q35.xml")
-	xml := `<domain type='qemu'><name>q</name><memory unit='MiB'>512</memory>` +
-		`<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>` +
-		`<memballoon model='none'/></devices></domain>`
-	if err := os.WriteFile(domain, []byte(xml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	domain := writeDomain(t, "q35")
 	tests := []struct {
 		name    string
 		drop    []string
@@ -152,17 +177,7 @@ func TestCheckLibvirtFollowsProfileTypes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := qom.Load(filepath.Join(testcorpus.Dir(t), "qemu-7.2", "x86_64"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.Types = slices.DeleteFunc(p.Types, func(ty qom.Type) bool {
-				return slices.Contains(tt.drop, ty.Name)
-			})
-			file := filepath.Join(t.TempDir(), "profile.json")
-			if err := p.Write(file); err != nil {
-				t.Fatal(err)
-			}
+			file := writeProfileWithout(t, tt.drop...)
 			code, out, errOut := run(t, "", "check", "--libvirt", domain, "--profile", file,
 				"--level", "accept", "--format", "json")
 			if code != ExitAllowed {
@@ -194,29 +209,15 @@ func TestCheckLibvirtFollowsProfileTypes(t *testing.T) {
 // must exist in the profiled binary: without any USB controller type, libvirt writes -usb
 // for a pc domain, and QEMU fails to make its piix3-usb-uhci.
 func TestCheckLibvirtGeneratedTypeMissing(t *testing.T) {
-	domain := filepath.Join(t.TempDir(), "pc.xml")
-	xml := `<domain type='qemu'><name>p</name><memory unit='MiB'>512</memory>` +
-		`<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>` +
-		`<memballoon model='none'/></devices></domain>`
-	if err := os.WriteFile(domain, []byte(xml), 0o600); err != nil {
-		t.Fatal(err)
+	file := writeProfileWithout(t, "qemu-xhci", "nec-usb-xhci", "ich9-usb-ehci1",
+		"piix3-usb-uhci", "pci-ohci")
+	code, out, errOut := run(t, "", "check", "--libvirt", writeDomain(t, "pc"), "--profile",
+		file, "--level", "accept")
+	if code != ExitInvalid {
+		t.Errorf("exit code %d, want %d", code, ExitInvalid)
 	}
-	p, err := qom.Load(filepath.Join(testcorpus.Dir(t), "qemu-7.2", "x86_64"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	usb := []string{"qemu-xhci", "nec-usb-xhci", "ich9-usb-ehci1", "piix3-usb-uhci", "pci-ohci"}
-	p.Types = slices.DeleteFunc(p.Types, func(ty qom.Type) bool {
-		return slices.Contains(usb, ty.Name)
-	})
-	file := filepath.Join(t.TempDir(), "profile.json")
-	if err := p.Write(file); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errOut := run(t, "", "check", "--libvirt", domain, "--profile", file,
-		"--level", "accept")
-	if code != ExitInvalid || out != "" {
-		t.Errorf("exit code %d, stdout %q; want %d and nothing", code, out, ExitInvalid)
+	if out != "" {
+		t.Errorf("stdout = %q, want nothing", out)
 	}
 	if !strings.Contains(errOut, "device piix3-usb-uhci (-usb") {
 		t.Errorf("stderr = %q, want the missing piix3-usb-uhci of -usb", errOut)
