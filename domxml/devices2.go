@@ -42,7 +42,14 @@ func (b *builder) pciHostdevDriver(d *libvirtxml.DomainHostdevSubsysPCIDriver) s
 	if b.libvirtAtLeast(6, 0) {
 		return "vfio-pci"
 	}
-	if d != nil && d.Name == "kvm" || (d == nil || d.Name == "") && !b.has("vfio-pci", true) {
+	name := ""
+	if d != nil {
+		name = d.Name
+	}
+	switch {
+	case name == "kvm":
+		return "pci-assign"
+	case name == "" && !b.has("vfio-pci", true):
 		return "pci-assign"
 	}
 	return "vfio-pci"
