@@ -65,18 +65,20 @@ func checkElements(idx *xmlIndex) error {
 	return errs.Err()
 }
 
-// checkRepeats rejects an element written more than once where libvirtxml keeps one: a
-// second <driver> of a disk, a second <model> of an interface, a second <os> or <devices>.
-// libvirt reads the first (or, for <devices>, all of them), but libvirtxml, like
-// encoding/xml, keeps the last, so qscope would judge another device than libvirt starts.
-// The elements libvirtxml keeps once are found by encoding the decoded domain again and
-// comparing counts.
+// checkRepeats rejects an element written more than once where libvirtxml keeps one copy
+// or none: a second <driver> of a disk, a second <model> of an interface, a second <os>
+// or <devices>. libvirt reads the first (or, for <devices>, all of them), but libvirtxml,
+// like encoding/xml, keeps the last, so qscope would judge another device than libvirt
+// starts. Encoding the decoded domain again and comparing child counts finds them.
 func checkRepeats(idx *xmlIndex, dom *libvirtxml.Domain) error {
 	// Only elements with a repeated child name need the comparison.
 	var parents []string
+	writtenCounts := map[string]map[string]int{}
 	for _, p := range idx.order {
-		if c := idx.nodes[p].children; len(countChildren(c)) < len(c) {
+		c := idx.nodes[p].children
+		if counts := countChildren(c); len(counts) < len(c) {
 			parents = append(parents, p)
+			writtenCounts[p] = counts
 		}
 	}
 	if len(parents) == 0 {
@@ -95,8 +97,7 @@ func checkRepeats(idx *xmlIndex, dom *libvirtxml.Domain) error {
 		n := idx.nodes[p]
 		// A parent the decoded domain lacks has no children there: every repeat of an
 		// element libvirtxml does not keep, or keeps empty, counts.
-		decoded := decodedCounts[p]
-		written := countChildren(n.children)
+		decoded, written := decodedCounts[p], writtenCounts[p]
 		for _, name := range n.children {
 			if written[name] > 1 && decoded[name] < written[name] && decoded[name] <= 1 {
 				second := fmt.Sprintf("%s/%s[2]", p, name)
