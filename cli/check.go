@@ -83,8 +83,8 @@ func runCheck(e *env, args []string) int {
 			"for a command line use --target"))
 	}
 	if o.qemuVersion != "" && !qemuargs.KnownVersion(o.qemuVersion) {
-		// A command line gets the same error from the parser; --libvirt must not fall
-		// back to guesses for a release no table covers.
+		// A command line gets the same error from the parser, and --libvirt must not
+		// fall back to guesses for a release no table covers.
 		if _, err := qemuargs.ParseVersion(o.qemuVersion); err != nil {
 			return invalid(e, err)
 		}

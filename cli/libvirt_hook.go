@@ -48,15 +48,14 @@ type hookConfig struct {
 	// Catalogs are catalog files layered over the embedded default, in order.
 	Catalogs []string `yaml:"catalogs"`
 	// ProfileCache, when set, is a directory for profiles of the domains' emulators. The
-	// hook then judges each domain against its <emulator>, as check --qemu does: the
-	// binary's types steer libvirt's choice of devices, its secure flags layer over the
-	// catalogs, and a type the binary lacks rejects the start. A profile is made once
-	// per binary file (path, size and modification time) by starting it with -machine
-	// none.
+	// hook then judges each domain against its <emulator> as check --qemu does: with the
+	// binary's types, QEMU version and secure flags, and a type the binary lacks rejects
+	// the start. A profile is made once per binary file (path, size and modification
+	// time) by starting the binary with -machine none.
 	ProfileCache string `yaml:"profile_cache"`
-	// Emulators lists the binaries the hook may start to profile. The hook runs as
-	// root and trusts the secure flags a binary reports, so it starts only binaries the
-	// administrator named, never one a domain XML names alone.
+	// Emulators lists the binaries the hook may start to profile. The hook runs as root
+	// and trusts the secure flags a binary reports, so it never starts a binary that only
+	// a domain XML names.
 	Emulators []string `yaml:"emulators"`
 }
 
@@ -175,7 +174,7 @@ const hookProbeTimeout = 30 * time.Second
 
 // hookFail writes one line to stderr, which libvirt includes in its error message.
 func hookFail(e *env, code int, format string, args ...any) int {
-	// The message may quote what a broken emulator printed; libvirt shows it to the user,
+	// The message may quote what a broken emulator printed. libvirt shows it to the user,
 	// so control characters become spaces and the line stays short.
 	msg := strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == utf8.RuneError {

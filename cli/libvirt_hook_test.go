@@ -131,7 +131,7 @@ func TestLibvirtHook(t *testing.T) {
 }
 
 // TestLibvirtHookProfileCache judges domains against their emulator, a real QEMU, with
-// profile_cache set: the profile is made once and then read from the cache.
+// profile_cache set. The profile is written once and then read from the cache.
 func TestLibvirtHookProfileCache(t *testing.T) {
 	qemu := installedQEMU(t)
 	cache := t.TempDir()
@@ -155,11 +155,10 @@ func TestLibvirtHookProfileCache(t *testing.T) {
 		{"emulator not listed", strings.Replace(domain, qemu, "/tmp/qemu", 1), ExitInvalid,
 			"emulator /tmp/qemu is not listed under emulators"},
 	}
-	var made time.Time
+	var firstWrite time.Time
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, errOut := run(t, tt.xml, "libvirt-hook", "vm1", "prepare", "begin", "-")
-			t.Logf("stderr: %s", errOut)
 			if code != tt.wantCode {
 				t.Errorf("exit code = %d, want %d (stderr %q)", code, tt.wantCode, errOut)
 			}
@@ -174,9 +173,9 @@ func TestLibvirtHookProfileCache(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if made.IsZero() {
-				made = info.ModTime()
-			} else if !info.ModTime().Equal(made) {
+			if firstWrite.IsZero() {
+				firstWrite = info.ModTime()
+			} else if !info.ModTime().Equal(firstWrite) {
 				t.Errorf("the cached profile was rewritten at %v", info.ModTime())
 			}
 		})

@@ -46,7 +46,8 @@ var latestQEMU = map[string]map[string]string{
 }
 
 // capabilityTypes maps libvirt's capability flags to the QOM types libvirt probes for
-// them (virQEMUCapsObjectTypes), for the flags whose types [Options.HasType] is asked.
+// them (virQEMUCapsObjectTypes). It covers the flags whose types domxml looks up through
+// [Options.HasType] and [Options.HasProperty].
 var capabilityTypes = map[string]string{
 	"QEMU_CAPS_DEVICE_PCIE_ROOT_PORT":  "pcie-root-port",
 	"QEMU_CAPS_DEVICE_PCIE_PCI_BRIDGE": "pcie-pci-bridge",

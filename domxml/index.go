@@ -59,7 +59,7 @@ func buildIndex(data []byte) (*xmlIndex, error) {
 				return nil, &Error{Line: line, Msg: fmt.Sprintf("elements nested deeper "+
 					"than %d levels, which no element of a libvirt domain is", maxDepth)}
 			}
-			if err := checkNamespace(top.path, t.Name, name); err != nil {
+			if err := checkNamespace(top.path, t.Name); err != nil {
 				err.Line = line
 				return nil, err
 			}
@@ -110,13 +110,11 @@ func buildIndex(data []byte) (*xmlIndex, error) {
 	return idx, nil
 }
 
-// checkNamespace rejects an element whose namespace libvirt and Go's decoder treat
-// differently. libvirt reads only elements without a namespace, and the elements of its
-// QEMU namespace under the <qemu:*> children of <domain>. Go's decoder matches local
-// names whatever the namespace, so <model xmlns='urn:x' type='virtio'/> after a model
-// of libvirt's would replace it, and an <arg> without the namespace would count as a
-// qemu:arg.
-func checkNamespace(parent string, n xml.Name, name string) *Error {
+// checkNamespace rejects an element that libvirt skips but Go's decoder reads. libvirt
+// reads elements without a namespace, and QEMU-namespace elements inside <qemu:*>
+// children of <domain>. Go's decoder matches local names in any namespace, so a
+// <model xmlns='urn:x'> would replace libvirt's <model>.
+func checkNamespace(parent string, n xml.Name) *Error {
 	inQEMU := strings.Contains(parent, "/qemu:")
 	switch {
 	case n.Space == "" && !inQEMU, n.Space == qemuNamespace && inQEMU:
@@ -135,9 +133,9 @@ func checkNamespace(parent string, n xml.Name, name string) *Error {
 		n.Local, n.Space, where, n.Local)}
 }
 
-// attrError returns why attribute a cannot be read as libvirt reads it, or "": a
-// namespaced attribute, which Go's decoder would take for the plain one, or a repeated
-// one, which makes the document ill-formed.
+// attrError returns the reason libvirt would not read attribute a as qscope does, or "".
+// Go's decoder takes a namespaced attribute for the plain one, and a repeated attribute
+// makes the document ill-formed.
 func attrError(a xml.Attr, seen map[string]string) string {
 	if a.Name.Space != "" {
 		return fmt.Sprintf("attribute %s in namespace %q: libvirt ignores it where "+
@@ -150,8 +148,8 @@ func attrError(a xml.Attr, seen map[string]string) string {
 	return ""
 }
 
-// maxDepth bounds the nesting of elements outside <metadata> and other namespaces. The
-// deepest elements of libvirt's domain schema are about ten levels down.
+// maxDepth bounds the nesting of elements outside <metadata>. It is an estimate with a
+// wide margin: the deepest elements of libvirt's domain schema are about ten levels down.
 const maxDepth = 32
 
 // opaque reports whether the content of the element at path is left out of the index:

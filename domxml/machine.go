@@ -48,7 +48,7 @@ func (b *builder) isLoongArchVirt() bool {
 // (qemuDomainDefAddDefaultDevices): pci-root, pcie-root, or "" when the machine has no
 // PCI bus. The arm and riscv virt machines have a PCI Express root when QEMU has its host
 // bridge, gpex-pcihost. s390 machines get a pci-root for zPCI devices when QEMU has the
-// zpci device; without a type list qscope assumes it from libvirt 6 on.
+// zpci device. Without a type list, qscope assumes it from libvirt 6 on.
 func (b *builder) pciRootModel() string {
 	a, m := b.arch, b.machine
 	switch {

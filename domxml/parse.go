@@ -31,8 +31,8 @@ type Options struct {
 	// HasType, when set, reports whether the QEMU binary has a QOM type, as its
 	// qom-list-types lists it. libvirt picks some devices by the types the binary has.
 	// These are the PCIe root port model and the bridge for conventional PCI devices on
-	// PCI Express, the default USB controller, vfio-pci or pci-assign, and virtio-vga or
-	// virtio-gpu-pci. They also include the PCI Express root of arm and riscv virt
+	// PCI Express, the default USB and SCSI controllers, vfio-pci or pci-assign, and
+	// virtio-vga or virtio-gpu-pci. They also include the PCI Express root of arm and riscv virt
 	// machines (gpex-pcihost), the CCW bus and zPCI root of s390, and secret objects.
 	// Without HasType these choices follow QEMUVersion.
 	HasType func(name string) bool

@@ -181,13 +181,13 @@ func (b *builder) addXMLController(d *devices, x *libvirtxml.DomainController, p
 	d.controllers = append(d.controllers, c)
 }
 
-// controllerTypes are the controller types qscope models. libvirtxml also knows nvme, whose
-// device qscope does not model, so it is an error like a type of a newer libvirt.
+// controllerTypes are the controller types qscope models. libvirtxml also accepts nvme,
+// whose device qscope does not model, so nvme is rejected like a type of a newer libvirt.
 var controllerTypes = setOf("ide", "fdc", "scsi", "sata", "virtio-serial", "ccid", "usb",
 	"pci", "xenbus", "isa")
 
-// fixedControllerModels are the models libvirt knows for the controller types whose
-// model qscope does not map to a device by name; "" is a controller without one.
+// fixedControllerModels are the models libvirt accepts for the controller types whose
+// model qscope does not map to a device by name. "" is a controller without a model.
 var fixedControllerModels = map[string][]string{
 	"virtio-serial": {"", "virtio", "virtio-transitional", "virtio-non-transitional"},
 	"ide":           {"", "piix3", "piix4", "ich6"},

@@ -188,8 +188,8 @@ func lacking(libvirt string, names ...string) Options {
 }
 
 // TestParseTypeChoices checks the devices libvirt picks by the types the QEMU binary
-// has. Each case counts the components of one name. Each of them must come from a place
-// that contains from: the option and XML path, or the rule that implied it.
+// has. Each case counts the components of one name, and the description of where each
+// one comes from (option and XML path, or the implying rule) must contain from.
 func TestParseTypeChoices(t *testing.T) {
 	const (
 		pciHostdev = `<hostdev mode='subsystem' type='pci'><source><address domain='0' ` +

@@ -54,7 +54,7 @@ func (b *builder) libvirtAtLeast(major, minor int) bool {
 }
 
 // has reports whether the QEMU binary has the QOM type name. [Options.HasType] decides
-// when the caller gives it; otherwise byVersion does, which callers derive from the QEMU
+// when the caller gives it. Otherwise byVersion does, which callers derive from the QEMU
 // and libvirt versions.
 func (b *builder) has(name string, byVersion bool) bool {
 	if b.hasType != nil {
@@ -64,7 +64,7 @@ func (b *builder) has(name string, byVersion bool) bool {
 }
 
 // hasProperty reports whether the device type typ of the QEMU binary has the property
-// prop: by [Options.HasProperty] when the caller gives it, otherwise by byVersion.
+// prop. [Options.HasProperty] decides when the caller gives it, otherwise byVersion.
 func (b *builder) hasProperty(typ, prop string, byVersion bool) bool {
 	if b.hasProp != nil {
 		return b.hasProp(typ, prop)

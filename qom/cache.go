@@ -117,7 +117,7 @@ func readCache(file, binary string, info os.FileInfo) (*Profile, string) {
 	return p, ""
 }
 
-// maxCacheFile bounds what readCache reads; a profile of QEMU 10 is about 200 KiB.
+// maxCacheFile bounds what readCache reads. A profile of QEMU 7.2 x86_64 is about 60 KiB.
 const maxCacheFile = 64 << 20
 
 // privateFile returns why f is not a cache file qscope may trust, or "": it must be a
@@ -148,10 +148,10 @@ func privateMode(info os.FileInfo) string {
 	return ""
 }
 
-// CheckCacheDir makes dir when it does not exist and checks that no other user can plant
-// a profile in it or move it: the path has no symbolic links, dir belongs to the
-// effective user alone, and every directory above it belongs to root or that user and
-// is writable by nobody else, unless it is sticky like /tmp.
+// CheckCacheDir creates dir when missing and checks that no other user can plant a profile
+// in it or move it. The path must have no symbolic links and dir must belong to the
+// effective user alone. Every directory above it must belong to root or that user and be
+// writable only by its owner, unless it is sticky like /tmp.
 func CheckCacheDir(dir string) error {
 	if !filepath.IsAbs(dir) {
 		return fmt.Errorf("qom: profile cache %q is not an absolute path", dir)
